@@ -1,0 +1,46 @@
+# Quick start: `make demo` runs the demo, `make test` runs everything CI runs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DBS ?= sqlite postgres mariadb
+
+.PHONY: demo test lint check test-sqlite test-postgres test-mariadb services bench clean
+
+$(BIN)/.installed: pyproject.toml
+	bash .ci/system-packages.sh
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+venv: $(BIN)/.installed
+
+services:
+	bash .ci/services.sh
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy djtriggers dashboard
+
+check: venv
+	$(BIN)/python manage.py check --fail-level WARNING
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python -m django makemigrations --check --dry-run
+
+test: venv services lint check
+	@for db in $(DBS); do \
+		echo "=== tests on $$db ==="; \
+		DJTRIGGERS_TEST_DB=$$db $(BIN)/pytest $(PYTEST_ARGS) || exit 1; \
+	done
+
+test-%: venv services
+	DJTRIGGERS_TEST_DB=$* $(BIN)/pytest $(PYTEST_ARGS)
+
+demo: venv
+	$(BIN)/python demo/run.py
+
+bench: venv services
+	$(BIN)/python bench/process_triggers.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info demo.sqlite3 test*.sqlite3

@@ -1,0 +1,1 @@
+"""The htmx operations dashboard for djtriggers."""

@@ -1,0 +1,67 @@
+"""The seed README's triggers, plus a few that fail or reschedule, to show every status."""
+
+import random
+from datetime import timedelta
+
+from django.contrib.auth.models import User
+from django.db import models
+from django.utils.timezone import now
+
+from djtriggers.exceptions import ProcessLaterError
+from djtriggers.models import Trigger
+
+
+class BreakfastTrigger(Trigger):
+    class Meta:
+        # There is no trigger specific data so make a proxy model.
+        # This ensures no additional db table is created.
+        proxy = True
+
+    typed = "breakfast"
+
+    def _process(self, dictionary={}):  # noqa: B006  (the seed README's signature)
+        return "toast, juice, eaten"
+
+
+class PayBill(Trigger):
+    class Meta:
+        # We need a regular model as the trigger specific data needs a
+        # place to live in the db.
+        proxy = False
+
+    amount = models.IntegerField()
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE)
+
+    def _process(self, dictionary={}):  # noqa: B006
+        if self.amount > 1000:
+            raise ValueError(f"balance too low to pay {self.amount} to {self.recipient}")
+        return f"paid {self.amount} to {self.recipient}"
+
+
+class FlakyWebhook(Trigger):
+    """Fails about half the time, like a webhook to an unreliable partner."""
+
+    class Meta:
+        proxy = True
+
+    typed = "flaky_webhook"
+    retry_delay_seconds = 5
+
+    def _process(self, dictionary={}):  # noqa: B006
+        if random.random() < 0.5:
+            raise ConnectionError(f"partner timed out for {self.source}")
+        return "delivered"
+
+
+class WaitForStock(Trigger):
+    """Reschedules itself until stock arrives."""
+
+    class Meta:
+        proxy = True
+
+    typed = "wait_for_stock"
+
+    def _process(self, dictionary={}):  # noqa: B006
+        if random.random() < 0.7:
+            raise ProcessLaterError(now() + timedelta(seconds=20))
+        return "shipped"

@@ -1,0 +1,1 @@
+"""Persistent, schedulable triggers for Django."""

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from djtriggers.registry import trigger_types
+from djtriggers.worker import TriggerWorker
+
+from ._options import add_type_options, positive_int, show_logs
+
+
+class Command(BaseCommand):
+    help = "Process every trigger that is due now, then exit (for cron)."
+
+    def add_arguments(self, parser: Any) -> None:
+        add_type_options(parser)
+        parser.add_argument(
+            "--limit", type=positive_int, help="Process at most this many triggers."
+        )
+        parser.add_argument("--batch-size", type=positive_int, help="Triggers claimed at a time.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        check_types(options["types"] + options["exclude_types"])
+        show_logs(options["verbosity"])
+        worker = TriggerWorker(
+            burst=True,
+            types=options["types"],
+            exclude_types=options["exclude_types"],
+            max_triggers=options["limit"],
+            batch_size=options["batch_size"],
+        )
+        counts = worker.run()
+        if options["verbosity"]:
+            self.stdout.write(f"Processed {counts.summary()}")
+
+
+def check_types(names: list[str]) -> None:
+    known = trigger_types()
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise CommandError(
+            f"Unknown trigger type(s): {', '.join(unknown)}. Known types: {', '.join(known)}."
+        )

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from djtriggers.worker import TriggerWorker
+
+from ._options import add_type_options, positive_int, positive_seconds, show_logs
+from .process_triggers import check_types
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the trigger worker: process triggers as they become due until stopped. "
+        "SIGTERM or SIGINT finishes the trigger in hand and exits."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        add_type_options(parser)
+        parser.add_argument("--batch-size", type=positive_int, help="Triggers claimed at a time.")
+        parser.add_argument(
+            "--poll-interval",
+            type=positive_seconds,
+            help="Longest sleep in seconds when nothing is due "
+            "(default: DJTRIGGERS_POLL_INTERVAL_SECONDS).",
+        )
+        parser.add_argument(
+            "--max-runtime", type=positive_seconds, help="Exit after this many seconds."
+        )
+        parser.add_argument(
+            "--max-triggers", type=positive_int, help="Exit after processing this many triggers."
+        )
+        parser.add_argument("--name", help="Worker name (default host:pid:random).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        check_types(options["types"] + options["exclude_types"])
+        show_logs(options["verbosity"])
+        worker = TriggerWorker(
+            types=options["types"],
+            exclude_types=options["exclude_types"],
+            batch_size=options["batch_size"],
+            poll_interval=options["poll_interval"],
+            max_runtime=options["max_runtime"],
+            max_triggers=options["max_triggers"],
+            name=options["name"],
+        )
+        counts = worker.run()
+        if options["verbosity"]:
+            self.stdout.write(f"Worker {worker.name} processed {counts.summary()}")

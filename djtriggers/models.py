@@ -1,0 +1,270 @@
+from __future__ import annotations
+
+import copy
+import random
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Any, ClassVar
+
+from django.db import models
+from django.db.models.signals import class_prepared
+from django.dispatch import receiver
+from django.utils import timezone
+
+from .conf import settings
+from .loggers import get_logger
+from .loggers.base import TriggerLogger
+from .querysets import TriggerManager, cancel_changes, revive_changes
+from .states import CANCELLABLE, REVIVABLE, State, Status
+
+__all__ = ["State", "Status", "Trigger", "TriggerAttempt", "TriggerResult", "Worker"]
+
+
+class Trigger(models.Model):
+    """A persistent trigger that is processed once it is due.
+
+    Subclass it, optionally set ``typed`` (a unique slug; the default is
+    ``app_label.modelname``) and implement ``_process``. Make the subclass a
+    proxy when it needs no data of its own, a regular model when it does.
+    ``source`` is free-form text naming what the trigger is about; see
+    ``set_source``.
+    """
+
+    # The slug stored in ``trigger_type``; None only on the base class.
+    typed: ClassVar[str | None] = None
+
+    # Per-class overrides of the retry settings (None: use the DJTRIGGERS_ setting).
+    max_tries: ClassVar[int | None] = None
+    retry_delay_seconds: ClassVar[float | None] = None
+    retry_max_delay_seconds: ClassVar[float | None] = None
+
+    # Slug (class name) of the logger from DJTRIGGERS_LOGGERS used by default.
+    _logger_class: ClassVar[str | None] = None
+
+    trigger_type = models.CharField(max_length=100)
+    source = models.CharField(max_length=250, null=True, blank=True, db_index=True)
+    date_received = models.DateTimeField(default=timezone.now)
+    date_processed = models.DateTimeField(null=True, blank=True)
+    process_after = models.DateTimeField(null=True, blank=True)
+    number_of_tries = models.IntegerField(default=0)
+    successful = models.BooleanField(default=None, null=True)
+
+    state = models.CharField(max_length=10, choices=State.choices, default=State.SCHEDULED)
+    last_error = models.TextField(blank=True, default="")
+    # The claim of a worker: who holds the trigger and until when.
+    locked_by = models.CharField(max_length=100, null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    objects = TriggerManager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # pending / due / running and the claim query.
+            models.Index(fields=["state", "process_after"], name="djtriggers_state_after"),
+            # failed / processed / cancelled, newest first, and cleaning.
+            models.Index(fields=["state", "date_processed"], name="djtriggers_state_processed"),
+            models.Index(fields=["trigger_type", "state"], name="djtriggers_type_state"),
+            models.Index(fields=["date_received"], name="djtriggers_received"),
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.typed and not self.trigger_type:
+            self.trigger_type = self.typed
+
+    def __str__(self) -> str:
+        return f"{self.trigger_type} #{self.pk}"
+
+    def __repr__(self) -> str:
+        processed = "" if self.date_processed else "not "
+        return f"Trigger {self.pk} of type {self.trigger_type} ({processed}processed)"
+
+    # --- source --------------------------------------------------------------
+
+    def set_source(self, *args: object) -> None:
+        """Store ``args`` as the source, joined with ``$`` (e.g. model name and pk)."""
+        self.source = "$".join(str(arg) for arg in args)
+
+    def get_source(self) -> tuple[str, ...]:
+        return tuple(part for part in (self.source or "").split("$") if part != "")
+
+    # --- status --------------------------------------------------------------
+
+    @property
+    def status(self) -> str:
+        """One of ``Status``: pending, due, running, failed, processed or cancelled."""
+        if self.state != State.SCHEDULED:
+            return str(self.state)
+        if self.process_after is not None and self.process_after > timezone.now():
+            return Status.PENDING
+        return Status.DUE
+
+    # --- typing --------------------------------------------------------------
+
+    def as_typed(self) -> Trigger:
+        """This trigger as an instance of the class registered for its type.
+
+        A row read through ``Trigger.objects`` becomes e.g. a ``PayBill`` with its
+        own fields loaded. Raises ``UnknownTriggerType`` for an unregistered type.
+        """
+        from .registry import trigger_class
+
+        cls = trigger_class(self.trigger_type)
+        if type(self) is cls:
+            return self
+        if cls._meta.concrete_model is type(self)._meta.concrete_model:
+            # A proxy of the same table: same fields, only the class differs.
+            typed = copy.copy(self)
+            typed.__class__ = cls
+            typed.__dict__.pop("logger", None)
+            return typed
+        return cls._base_manager.using(self._state.db).get(pk=self.pk)
+
+    # --- processing ----------------------------------------------------------
+
+    def _process(self, dictionary: dict[str, Any]) -> Any:
+        """Do the trigger's work. Override this.
+
+        It runs inside a transaction with the trigger's completion, so its
+        database writes commit if and only if the trigger is marked processed;
+        use ``transaction.on_commit`` for side effects outside the database.
+        Raise ``ProcessLaterError(when)`` to run again at ``when``; any other
+        exception is a failed try, retried with backoff. The return value is
+        handed to the trigger's logger (``DatabaseLogger`` stores it).
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement _process(dictionary).")
+
+    def process(
+        self,
+        force: bool = False,
+        logger: str | None = None,
+        dictionary: dict[str, Any] | None = None,
+    ) -> None:
+        """Process the trigger now, in this process.
+
+        Does nothing if the trigger is already processed (or being processed by a
+        worker) unless ``force``. Raises ``ProcessLaterError`` if it is not due
+        yet unless ``force``. If ``_process`` raises, the failed try is recorded
+        and ``ProcessError`` is raised, with the original exception as its cause.
+        """
+        from .engine import process_now
+
+        if self.pk is None:
+            self.save()
+        process_now(self, force=force, logger=logger, dictionary=dictionary)
+
+    @cached_property
+    def logger(self) -> TriggerLogger:
+        return get_logger(self._logger_class) if self._logger_class else TriggerLogger()
+
+    def get_max_tries(self) -> int:
+        return self.max_tries or settings.TRIES_BEFORE_ERROR
+
+    def get_retry_delay(self, tries: int) -> timedelta:
+        """How long to wait before try ``tries + 1``: exponential backoff with jitter."""
+        base = self.retry_delay_seconds
+        cap = self.retry_max_delay_seconds
+        base = settings.RETRY_DELAY_SECONDS if base is None else base
+        cap = settings.RETRY_MAX_DELAY_SECONDS if cap is None else cap
+        delay = min(base * settings.RETRY_BACKOFF ** max(tries - 1, 0), cap)
+        jitter = settings.RETRY_JITTER
+        return timedelta(seconds=delay * random.uniform(1 - jitter, 1 + jitter))
+
+    # --- operator operations -------------------------------------------------
+    # Each is one conditional UPDATE (see TriggerQuerySet) and reports whether
+    # the row changed; the instance is updated to match.
+
+    def reprocess(self) -> bool:
+        """Make the trigger due now with a fresh tries budget."""
+        return self.reschedule(timezone.now())
+
+    def reschedule(self, when: datetime) -> bool:
+        return self._conditional_update(REVIVABLE, revive_changes(when))
+
+    def cancel(self) -> bool:
+        return self._conditional_update(CANCELLABLE, cancel_changes(timezone.now()))
+
+    def _conditional_update(self, states: tuple[str, ...], changes: dict[str, Any]) -> bool:
+        qs = Trigger._base_manager.using(self._state.db or "default")
+        changed = qs.filter(pk=self.pk, state__in=states).update(**changes) == 1
+        if changed:
+            for name, value in changes.items():
+                setattr(self, name, value)
+        else:
+            self.refresh_from_db(fields=list(changes))
+        return changed
+
+
+@receiver(class_prepared)
+def _derive_typed(sender: type[models.Model], **kwargs: Any) -> None:
+    """Give every concrete or proxy subclass without its own ``typed`` a default one."""
+    if (
+        issubclass(sender, Trigger)
+        and sender is not Trigger
+        and not sender._meta.abstract
+        and "typed" not in sender.__dict__
+    ):
+        sender.typed = sender._meta.label_lower
+
+
+class TriggerResult(models.Model):
+    """What ``_process`` returned, stored by ``DatabaseLogger``."""
+
+    trigger = models.ForeignKey(Trigger, on_delete=models.CASCADE, related_name="results")
+    result = models.TextField()
+    date_created = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.result
+
+    def __repr__(self) -> str:
+        return self.result
+
+
+class TriggerAttempt(models.Model):
+    """One try at processing a trigger: when, where, and how it ended."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "Succeeded"
+        FAILURE = "failure", "Failed"
+        LATER = "later", "Rescheduled"
+
+    trigger = models.ForeignKey(Trigger, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField(help_text="The try this attempt was (1 for the first).")
+    worker = models.CharField(max_length=100, blank=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    exception_class = models.CharField(max_length=255, blank=True)
+    message = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.trigger_id} try {self.number}: {self.outcome}"
+
+    @property
+    def duration(self) -> timedelta:
+        return self.finished_at - self.started_at
+
+
+class Worker(models.Model):
+    """The heartbeat row of a running ``run_triggers`` (or ``process_triggers``) process."""
+
+    name = models.CharField(max_length=100, unique=True)
+    host = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+    processed = models.PositiveBigIntegerField(default=0)
+    failed = models.PositiveBigIntegerField(default=0)
+    current_trigger_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.db import models
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from .states import CANCELLABLE, REVIVABLE, State, Status
+
+if TYPE_CHECKING:
+    from .models import Trigger
+
+_T = TypeVar("_T", bound="Trigger")
+
+
+def due_q(now: datetime) -> Q:
+    return Q(state=State.SCHEDULED) & (Q(process_after__isnull=True) | Q(process_after__lte=now))
+
+
+def status_q(status: str, now: datetime | None = None) -> Q:
+    """The filter for one status of the vocabulary in ``states.Status``."""
+    now = now or timezone.now()
+    if status == Status.DUE:
+        return due_q(now)
+    if status == Status.PENDING:
+        return Q(state=State.SCHEDULED, process_after__gt=now)
+    if status in (Status.RUNNING, Status.FAILED, Status.PROCESSED, Status.CANCELLED):
+        return Q(state=status)
+    raise ValueError(f"Unknown trigger status {status!r}; use one of {', '.join(Status.values)}.")
+
+
+def revive_changes(when: datetime) -> dict[str, Any]:
+    """The fields that make a trigger scheduled again with a fresh tries budget."""
+    return {
+        "state": State.SCHEDULED,
+        "process_after": when,
+        "number_of_tries": 0,
+        "last_error": "",
+        "date_processed": None,
+        "successful": None,
+        "locked_by": None,
+        "locked_until": None,
+    }
+
+
+def cancel_changes(now: datetime) -> dict[str, Any]:
+    return {
+        "state": State.CANCELLED,
+        "date_processed": now,
+        "successful": None,
+        "locked_by": None,
+        "locked_until": None,
+    }
+
+
+class TriggerQuerySet(models.QuerySet[_T]):
+    def with_status(self, status: str) -> TriggerQuerySet[_T]:
+        return self.filter(status_q(status))
+
+    def pending(self) -> TriggerQuerySet[_T]:
+        return self.with_status(Status.PENDING)
+
+    def due(self) -> TriggerQuerySet[_T]:
+        return self.with_status(Status.DUE)
+
+    def running(self) -> TriggerQuerySet[_T]:
+        return self.with_status(Status.RUNNING)
+
+    def failed(self) -> TriggerQuerySet[_T]:
+        return self.with_status(Status.FAILED)
+
+    def processed(self) -> TriggerQuerySet[_T]:
+        return self.with_status(Status.PROCESSED)
+
+    def cancelled(self) -> TriggerQuerySet[_T]:
+        return self.with_status(Status.CANCELLED)
+
+    def get_unprocessed_triggers(self) -> TriggerQuerySet[_T]:
+        return self.filter(date_processed__isnull=True)
+
+    def status_counts(self) -> dict[str, int]:
+        """The number of triggers per status, in one query."""
+        now = timezone.now()
+        counts = self.aggregate(
+            **{status: Count("pk", filter=status_q(status, now)) for status in Status.values}
+        )
+        return {status: counts[status] or 0 for status in Status.values}
+
+    # Operator operations. Each is one conditional UPDATE: the WHERE clause
+    # names the states it applies to, so a row that a worker claimed meanwhile
+    # (state "running") or that finished meanwhile is left alone, whatever the
+    # caller saw when it built the queryset.
+
+    def reprocess(self) -> int:
+        """Make failed, cancelled and scheduled triggers due now with a fresh tries budget."""
+        return self.reschedule(timezone.now())
+
+    def reschedule(self, when: datetime) -> int:
+        """Schedule failed, cancelled and scheduled triggers at ``when`` with a fresh budget."""
+        return self.filter(state__in=REVIVABLE).update(**revive_changes(when))
+
+    def cancel(self) -> int:
+        """Cancel triggers that are waiting (pending or due); never touches finished rows."""
+        return self.filter(state__in=CANCELLABLE).update(**cancel_changes(timezone.now()))
+
+
+class TriggerManager(models.Manager.from_queryset(TriggerQuerySet)):  # type: ignore[misc]
+    """Returns the triggers of the manager's model type: all of them on ``Trigger``."""
+
+    def get_queryset(self) -> TriggerQuerySet[Any]:
+        qs = super().get_queryset()
+        typed = getattr(self.model, "typed", None)
+        if typed is not None:
+            qs = qs.filter(trigger_type=typed)
+        return qs

@@ -1,0 +1,207 @@
+"""The background loop: claim due triggers, process them, sleep until the next one."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from time import monotonic
+from types import FrameType
+from typing import Any
+
+from django.db import DatabaseError, connections
+from django.utils import timezone
+
+from . import models
+from .conf import settings
+from .engine import Counts, Engine
+from .states import State
+
+log = logging.getLogger("djtriggers.worker")
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+STALE_WORKER_ROWS = timedelta(hours=1)
+
+
+class TriggerWorker:
+    """Processes triggers until stopped (``run_triggers``) or until none is due (``burst``).
+
+    The management commands only parse options and build one of these; tests
+    drive it in-process.
+    """
+
+    def __init__(
+        self,
+        *,
+        batch_size: int | None = None,
+        poll_interval: float | None = None,
+        types: Sequence[str] = (),
+        exclude_types: Sequence[str] = (),
+        max_runtime: float | None = None,
+        max_triggers: int | None = None,
+        burst: bool = False,
+        using: str = "default",
+        name: str | None = None,
+        dictionary: dict[str, Any] | None = None,
+    ) -> None:
+        self.batch_size = batch_size or settings.BATCH_SIZE
+        self.poll_interval = (
+            settings.POLL_INTERVAL_SECONDS if poll_interval is None else poll_interval
+        )
+        self.max_runtime = max_runtime
+        self.max_triggers = max_triggers
+        self.burst = burst
+        self.using = using
+        self.engine = Engine(
+            worker=name,
+            using=using,
+            types=types,
+            exclude_types=exclude_types,
+            # A burst pass takes what is due when it starts, so a trigger that
+            # reschedules itself to "now" cannot keep it running forever.
+            due_before=timezone.now() if burst else None,
+            dictionary=dictionary,
+        )
+        self.stopping: str | None = None
+        self._wake = threading.Event()
+        self._last_heartbeat = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.engine.worker
+
+    @property
+    def counts(self) -> Counts:
+        return self.engine.counts
+
+    # --- stopping ------------------------------------------------------------
+
+    def stop(self, reason: str = "stop requested") -> None:
+        """Stop claiming; the trigger in hand is finished, the rest released."""
+        if not self.stopping:
+            self.stopping = reason
+            log.info("Worker %s stopping (%s)", self.name, reason)
+        self._wake.set()
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self.stopping:
+            # A second signal: stop now. The group in hand rolls back and its
+            # triggers become due again when the lease ends.
+            raise KeyboardInterrupt
+        self.stop(signal.Signals(signum).name)
+
+    # --- the loop ------------------------------------------------------------
+
+    def run(self) -> Counts:
+        handlers = self._install_signal_handlers()
+        started = monotonic()
+        log.info("Worker %s started", self.name)
+        failures = 0
+        try:
+            self._heartbeat(register=True)
+            while not self.stopping:
+                if self.max_runtime is not None and monotonic() - started >= self.max_runtime:
+                    self.stop("max runtime reached")
+                    break
+                limit = self.batch_size
+                if self.max_triggers is not None:
+                    limit = min(limit, self.max_triggers - self.counts.attempted)
+                    if limit <= 0:
+                        self.stop("max triggers reached")
+                        break
+                try:
+                    worked = self._run_batch(limit)
+                    failures = 0
+                except Exception:
+                    failures += 1
+                    self._recover(failures)
+                    continue
+                if not worked:
+                    if self.burst:
+                        break
+                    self._sleep()
+        finally:
+            self._shutdown()
+            for signum, handler in handlers.items():
+                signal.signal(signum, handler)
+        log.info("Worker %s stopped: %s", self.name, self.counts.summary())
+        return self.counts
+
+    def _run_batch(self, limit: int) -> bool:
+        pks = self.engine.claim(limit)
+        if pks:
+            self.engine.process(
+                pks, should_stop=lambda: bool(self.stopping), between_groups=self._heartbeat
+            )
+        self._heartbeat()
+        return bool(pks)
+
+    def _recover(self, failures: int) -> None:
+        """After an error outside any trigger (e.g. the database went away): back off, reconnect."""
+        delay = min(2.0 ** (failures - 1), 30.0)
+        log.exception("Worker %s hit an error; retrying in %.0fs", self.name, delay)
+        with contextlib.suppress(DatabaseError):
+            connections[self.using].close()
+        self._wake.wait(delay)
+        try:
+            self.engine.release()  # what we claimed and did not finish is due again
+        except Exception:
+            log.warning("Worker %s could not release its claims yet", self.name, exc_info=True)
+
+    def _sleep(self) -> None:
+        """Sleep up to the poll interval, but wake in time for the next scheduled trigger."""
+        timeout = self.poll_interval
+        next_at = self._next_scheduled()
+        if next_at is not None:
+            timeout = min(timeout, max((next_at - timezone.now()).total_seconds(), 0.0))
+        if self.max_runtime is not None:
+            timeout = min(timeout, self.max_runtime)
+        self._wake.wait(timeout)
+
+    def _next_scheduled(self) -> datetime | None:
+        qs = models.Trigger._base_manager.using(self.using).filter(
+            state=State.SCHEDULED, process_after__gt=timezone.now()
+        )
+        qs = self.engine._scope(qs)
+        return qs.order_by("process_after").values_list("process_after", flat=True).first()
+
+    # --- heartbeat -----------------------------------------------------------
+
+    def _heartbeat(self, register: bool = False) -> None:
+        """Refresh this worker's row and leases, at most every HEARTBEAT_SECONDS."""
+        now = monotonic()
+        if not register and now - self._last_heartbeat < settings.HEARTBEAT_SECONDS:
+            return
+        self._last_heartbeat = now
+        workers = models.Worker.objects.using(self.using)
+        values = {
+            "last_seen": timezone.now(),
+            "processed": self.counts.succeeded,
+            "failed": self.counts.failed,
+            "current_trigger_id": self.engine.current,
+        }
+        if register:
+            workers.filter(last_seen__lt=timezone.now() - STALE_WORKER_ROWS).delete()
+            workers.create(name=self.name, host=socket.gethostname(), pid=os.getpid(), **values)
+        elif not workers.filter(name=self.name).update(**values):
+            workers.create(name=self.name, host=socket.gethostname(), pid=os.getpid(), **values)
+        self.engine.extend_leases()
+
+    def _shutdown(self) -> None:
+        try:
+            released = self.engine.release()
+            if released:
+                log.info("Worker %s released %d claimed triggers", self.name, released)
+            models.Worker.objects.using(self.using).filter(name=self.name).delete()
+        except DatabaseError:
+            log.warning("Worker %s could not clean up; its claims end with their lease", self.name)
+
+    def _install_signal_handlers(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        return {signum: signal.signal(signum, self._on_signal) for signum in STOP_SIGNALS}

@@ -1,0 +1,97 @@
+"""Triggers used by the tests: the seed README's examples and a few misbehaving ones."""
+
+from django.contrib.auth.models import User
+from django.db import models
+
+from djtriggers.exceptions import ProcessLaterError
+from djtriggers.models import Trigger
+
+
+class Meal(models.Model):
+    """Written by BreakfastTrigger, to see that a trigger's writes commit with it."""
+
+    trigger_id = models.BigIntegerField(unique=True)
+    eaten = models.CharField(max_length=50)
+
+
+class BreakfastTrigger(Trigger):
+    class Meta:
+        # There is no trigger specific data so make a proxy model.
+        proxy = True
+
+    typed = "breakfast"
+
+    def _process(self, dictionary={}):  # noqa: B006  (the seed's signature)
+        Meal.objects.create(trigger_id=self.pk, eaten="toast")
+        return "eaten"
+
+
+class PayBill(Trigger):
+    class Meta:
+        # Trigger-specific data needs a table of its own.
+        proxy = False
+
+    amount = models.IntegerField()
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE)
+
+    def _process(self, dictionary={}):  # noqa: B006
+        return f"paid {self.amount} to {self.recipient.username}"
+
+
+class FailingTrigger(Trigger):
+    class Meta:
+        proxy = True
+
+    typed = "failing"
+
+    def _process(self, dictionary):
+        Meal.objects.create(trigger_id=self.pk, eaten="half")  # rolled back with the failure
+        raise ValueError(f"no coffee for trigger {self.pk}")
+
+
+class LaterTrigger(Trigger):
+    class Meta:
+        proxy = True
+
+    typed = "later"
+
+    def _process(self, dictionary):
+        raise ProcessLaterError(dictionary["when"])
+
+
+class NoopTrigger(Trigger):
+    class Meta:
+        proxy = True
+
+    typed = "noop"
+
+    def _process(self, dictionary):
+        return None
+
+
+class Run(models.Model):
+    """One committed run of a CountingTrigger: the test for exactly-once database effects."""
+
+    trigger_id = models.BigIntegerField(db_index=True)
+    pid = models.IntegerField()
+
+
+class CountingTrigger(Trigger):
+    """Records each run; sleeps ``source`` seconds (a float) if set, to be caught mid-run."""
+
+    class Meta:
+        proxy = True
+
+    typed = "counting"
+
+    def _process(self, dictionary):
+        import os
+        import time
+
+        Run.objects.create(trigger_id=self.pk, pid=os.getpid())
+        log = os.environ.get("DJTRIGGERS_TEST_SIDE_EFFECTS")
+        if log:  # an external side effect: at-least-once
+            with open(log, "a") as f:
+                f.write(f"{self.pk}\n")
+        if self.source:
+            time.sleep(float(self.source))
