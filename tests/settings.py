@@ -51,13 +51,17 @@ TEMPLATES = [
 STATIC_URL = "/static/"
 
 DB = os.environ.get("DJTRIGGERS_TEST_DB", "sqlite")
+# Each test run gets its own test database, so runs can overlap. A worker
+# subprocess started by a test is told the test database's name instead.
+RUN_DB_NAME = os.environ.get("DJTRIGGERS_DB_NAME")
+TEST_DB_NAME = f"test_djtriggers_{os.getpid()}"
 if DB == "sqlite":
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": BASE_DIR / "test.sqlite3",
+            "NAME": RUN_DB_NAME or BASE_DIR / "test.sqlite3",
             # A file (not memory) so that worker subprocesses share the test database.
-            "TEST": {"NAME": str(BASE_DIR / f"test_{os.getpid()}.sqlite3")},
+            "TEST": {"NAME": str(BASE_DIR / f"{TEST_DB_NAME}.sqlite3")},
             "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
         }
     }
@@ -65,7 +69,8 @@ elif DB == "postgres":
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.postgresql",
-            "NAME": "djtriggers",
+            "NAME": RUN_DB_NAME or "postgres",
+            "TEST": {"NAME": TEST_DB_NAME},
             "USER": "postgres",
             "HOST": "127.0.0.1",
             "PORT": 5432,
@@ -75,13 +80,13 @@ elif DB == "mariadb":
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.mysql",
-            "NAME": "djtriggers",
+            "NAME": RUN_DB_NAME or "test",
             "USER": "root",
             "PASSWORD": "",
             "HOST": "127.0.0.1",
             "PORT": 3306,
             "OPTIONS": {"charset": "utf8mb4"},
-            "TEST": {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
+            "TEST": {"NAME": TEST_DB_NAME, "CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
         }
     }
 else:
