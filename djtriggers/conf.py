@@ -25,9 +25,13 @@ DEFAULTS: dict[str, Any] = {
     # another worker may take the trigger.
     "LEASE_SECONDS": 60.0,
     # Fast triggers are committed in groups: a group's transaction is committed
-    # once it has run this long (or holds BATCH_SIZE triggers).
+    # once it has run this long.
     "COMMIT_INTERVAL_SECONDS": 0.2,
-    "BATCH_SIZE": 100,
+    # A worker claims about CLAIM_SECONDS of work at its measured pace, at most
+    # BATCH_SIZE triggers: slow triggers are claimed one by one and spread over
+    # the workers, fast ones in large batches.
+    "BATCH_SIZE": 500,
+    "CLAIM_SECONDS": 1.0,
     # The worker loop's longest sleep when nothing is due.
     "POLL_INTERVAL_SECONDS": 5.0,
     # How often a worker writes its heartbeat row.

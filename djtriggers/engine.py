@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import traceback
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -23,176 +22,66 @@ from datetime import datetime, timedelta
 from time import monotonic
 from typing import Any
 
-from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from .attempts import Attempt, Outcome, insert_attempt_rows, run_attempt, save_attempts
 from .conf import settings
 from .db import write_transaction
 from .exceptions import ProcessError, ProcessLaterError, UnknownTriggerType
 from .loggers import get_logger
-from .loggers.base import TriggerLogger
-from .models import Trigger, TriggerAttempt
-from .querysets import due_q
+from .models import Trigger
 from .registry import trigger_classes
 from .states import State
 
 log = logging.getLogger("djtriggers")
-
-Outcome = TriggerAttempt.Outcome
 
 
 def default_worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"[:100]
 
 
-@dataclass
-class Attempt:
-    """How one run of ``_process`` ended."""
+# PostgreSQL keeps up to 64 subtransactions per transaction in shared memory;
+# past that, every snapshot in every session gets slower until the commit.
+MAX_SAVEPOINTS_PER_GROUP = 50
 
-    trigger: Trigger
-    outcome: str
-    started_at: datetime
-    finished_at: datetime
-    process_after: datetime | None = None
-    exception: BaseException | None = None
-    traceback: str = ""
-    give_up: bool = False  # fail for good whatever the tries budget says
-
-    def changes(self, now: datetime) -> dict[str, Any]:
-        """The trigger's new field values."""
-        released = {"locked_by": None, "locked_until": None}
-        if self.outcome == Outcome.SUCCESS:
-            return success_changes(now)
-        if self.outcome == Outcome.LATER:
-            return {"state": State.SCHEDULED, "process_after": self.process_after, **released}
-        trigger = self.trigger
-        tries = trigger.number_of_tries + 1
-        changes: dict[str, Any] = {
-            "number_of_tries": tries,
-            "last_error": self.error_line()[:1000],
-            **released,
-        }
-        if self.gives_up:
-            changes.update(state=State.FAILED, successful=False, date_processed=now)
-        else:
-            changes.update(
-                state=State.SCHEDULED, process_after=now + trigger.get_retry_delay(tries)
-            )
-        return changes
-
-    @property
-    def gives_up(self) -> bool:
-        """Whether this failed try is the last one."""
-        tries = self.trigger.number_of_tries + 1
-        return self.outcome == Outcome.FAILURE and (
-            self.give_up or tries >= self.trigger.get_max_tries()
-        )
-
-    def error_line(self) -> str:
-        return f"{type(self.exception).__name__}: {self.exception}"
-
-    def record(self, worker: str) -> TriggerAttempt:
-        limit = settings.TRACEBACK_MAX_CHARS
-        exc = self.exception
-        tb = self.traceback
-        if len(tb) > limit:
-            tb = "… (cut)\n" + tb[-limit:]
-        return TriggerAttempt(
-            trigger_id=self.trigger.pk,
-            number=self.trigger.number_of_tries + 1,
-            worker=worker,
-            started_at=self.started_at,
-            finished_at=self.finished_at,
-            outcome=self.outcome,
-            exception_class=type(exc).__qualname__ if exc else "",
-            message=str(exc)[:limit] if exc else "",
-            traceback=tb,
-        )
-
-    def log_failure(self) -> None:
-        """Log a failed try: WARNING from TRIES_BEFORE_WARNING on, ERROR when giving up."""
-        trigger = self.trigger
-        tries = trigger.number_of_tries + 1
-        if self.gives_up:
-            level = logging.ERROR
-        elif tries >= settings.TRIES_BEFORE_WARNING:
-            level = logging.WARNING
-        else:
-            level = logging.INFO
-        message = (
-            f"Processing of {trigger.trigger_type} {trigger.pk} raised a "
-            f"{type(self.exception).__name__} (try nr. {tries})"
-        )
-        log.log(level, message, exc_info=self.exception if level > logging.INFO else None)
-        trigger.logger.log_message(trigger, message, level=level)
+TRIGGER_FIELDS = [f.attname for f in Trigger._meta.concrete_fields]
+TYPE_INDEX = TRIGGER_FIELDS.index("trigger_type")
 
 
-def run_attempt(
-    trigger: Trigger, dictionary: dict[str, Any], logger: TriggerLogger, using: str
-) -> Attempt:
-    """Run ``_process`` in a savepoint, so a failure undoes only this trigger's writes."""
-    started = timezone.now()
-    try:
-        with transaction.atomic(using=using):
-            logger.log_result(trigger, trigger._process(dictionary))
-    except ProcessLaterError as exc:
-        return Attempt(trigger, Outcome.LATER, started, timezone.now(), exc.process_after)
-    except Exception as exc:
-        tb = traceback.format_exc()
-        return Attempt(
-            trigger, Outcome.FAILURE, started, timezone.now(), exception=exc, traceback=tb
-        )
-    return Attempt(trigger, Outcome.SUCCESS, started, timezone.now())
+def load_typed(qs: QuerySet[Trigger], using: str) -> list[tuple[Trigger, Trigger | None]]:
+    """The rows of ``qs`` as (base row, instance of its registered class or None if unknown).
 
-
-def save_attempts(attempts: Sequence[Attempt], worker: str, using: str) -> None:
-    """Write the attempts' outcomes: one UPDATE for all successes, one per other row."""
-    now = timezone.now()
-    base = Trigger._base_manager.using(using)
-    succeeded = [a.trigger.pk for a in attempts if a.outcome == Outcome.SUCCESS]
-    if succeeded:
-        base.filter(pk__in=succeeded).update(**success_changes(now))
-    for attempt in attempts:
-        if attempt.outcome != Outcome.SUCCESS:
-            base.filter(pk=attempt.trigger.pk).update(**attempt.changes(now))
-    TriggerAttempt.objects.using(using).bulk_create([a.record(worker) for a in attempts])
-
-
-def success_changes(now: datetime) -> dict[str, Any]:
-    return {
-        "state": State.PROCESSED,
-        "successful": True,
-        "date_processed": now,
-        "last_error": "",
-        "locked_by": None,
-        "locked_until": None,
-    }
-
-
-def typed_triggers(rows: Iterable[Trigger], using: str) -> list[Trigger | UnknownTriggerType]:
-    """The rows as instances of their registered classes, or the error for an unknown type.
-
-    One query per multi-table class; proxies need none.
+    Proxies are built from the row itself; multi-table classes cost one query each.
     """
-    rows = list(rows)
     classes = trigger_classes()
-    by_pk: dict[Any, Trigger | UnknownTriggerType] = {}
+    pairs: list[tuple[Trigger, Trigger | None]] = []
     needs_query: dict[type[Trigger], list[Any]] = {}
-    for row in rows:
-        candidates = classes.get(row.trigger_type)
-        if not candidates:
-            by_pk[row.pk] = UnknownTriggerType(
-                f"No Trigger subclass has typed = {row.trigger_type!r}. Was the class renamed "
-                "or removed? Restore it (or a proxy with that typed), then reprocess."
-            )
-        elif candidates[0]._meta.concrete_model is Trigger:
-            by_pk[row.pk] = row.as_typed()
-        else:
-            needs_query.setdefault(candidates[0], []).append(row.pk)
-    for cls, pks in needs_query.items():
-        by_pk.update((obj.pk, obj) for obj in cls._base_manager.using(using).filter(pk__in=pks))
-    # A multi-table row whose child row is missing is as unknown as an unknown type.
-    return [by_pk.get(row.pk, UnknownTriggerType(f"{row!r} has no child row.")) for row in rows]
+    for values in qs.values_list(*TRIGGER_FIELDS):
+        candidates = classes.get(values[TYPE_INDEX])
+        cls = candidates[0] if candidates else None
+        if cls is not None and cls._meta.concrete_model is Trigger:
+            proxy = cls.from_db(using, TRIGGER_FIELDS, values)
+            pairs.append((proxy, proxy))
+            continue
+        row = Trigger.from_db(using, TRIGGER_FIELDS, values)
+        pairs.append((row, None))
+        if cls is not None:
+            needs_query.setdefault(cls, []).append(row.pk)
+    if needs_query:
+        loaded: dict[Any, Trigger] = {}
+        for model, pks in needs_query.items():
+            objs = model._base_manager.using(using).filter(pk__in=pks)
+            loaded.update((obj.pk, obj) for obj in objs)
+        pairs = [(row, obj or loaded.get(row.pk)) for row, obj in pairs]
+    return pairs
+
+
+def unknown_type_error(row: Trigger) -> UnknownTriggerType:
+    return UnknownTriggerType(
+        f"No Trigger subclass has typed = {row.trigger_type!r}. Was the class renamed "
+        "or removed? Restore it (or a proxy with that typed), then reprocess."
+    )
 
 
 @dataclass
@@ -247,6 +136,8 @@ class Engine:
         self.dictionary = dictionary or {}
         self.counts = Counts()
         self.current: Any = None
+        self._next_sweep = 0.0
+        self._pace: float | None = None  # triggers per second, measured per group
 
     def _scope(self, qs: Any) -> Any:
         if self.types:
@@ -255,20 +146,36 @@ class Engine:
             qs = qs.exclude(trigger_type__in=self.exclude_types)
         return qs
 
+    def claim_size(self, cap: int) -> int:
+        """About CLAIM_SECONDS of work at the measured pace (a few to start with), at most cap."""
+        if self._pace is None:
+            return min(cap, 10)
+        return max(1, min(cap, int(self._pace * settings.CLAIM_SECONDS)))
+
     def claim(self, limit: int) -> list[Any]:
         """Take up to ``limit`` due triggers (and any whose lease ended) for this worker."""
         now = timezone.now()
         base = Trigger._base_manager.using(self.using)
-        lost = self._scope(base.filter(state=State.RUNNING, locked_until__lt=now))
-        due = self._scope(base.filter(due_q(min(now, self.due_before or now))))
         with write_transaction(self.using):
             # SKIP LOCKED: rows another worker is claiming are left to it, no waiting.
-            pks = list(
-                lost.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit]
-            )
+            pks: list[Any] = []
+            if monotonic() >= self._next_sweep:
+                # Now and then, not every claim: triggers of a worker that died, and
+                # rows saved with process_after = None (which the range scan below skips).
+                self._next_sweep = monotonic() + settings.LEASE_SECONDS / 4
+                stray = base.filter(
+                    Q(state=State.RUNNING, locked_until__lt=now)
+                    | Q(state=State.SCHEDULED, process_after__isnull=True)
+                )
+                stray = self._scope(stray).select_for_update(skip_locked=True)
+                pks += stray.values_list("pk", flat=True)[:limit]
             if len(pks) < limit:
-                due = due.select_for_update(skip_locked=True).order_by("process_after")
-                pks += due.values_list("pk", flat=True)[: limit - len(pks)]
+                cutoff = min(now, self.due_before or now)
+                due = base.filter(state=State.SCHEDULED, process_after__lte=cutoff)
+                due = self._scope(due).select_for_update(skip_locked=True)
+                pks += due.order_by("process_after").values_list("pk", flat=True)[
+                    : limit - len(pks)
+                ]
             if pks:
                 base.filter(pk__in=pks).update(
                     state=State.RUNNING,
@@ -291,13 +198,17 @@ class Engine:
                 self.release(remaining)
                 return
             started = monotonic()
+            before = len(remaining)
             remaining = self._process_group(remaining, should_stop)
-            self.counts.seconds += monotonic() - started
+            elapsed = monotonic() - started
+            self.counts.seconds += elapsed
+            self._pace = (before - len(remaining)) / max(elapsed, 1e-6)
             between_groups()
 
     def _process_group(self, pks: list[Any], should_stop: Callable[[], bool]) -> list[Any]:
         deadline = monotonic() + settings.COMMIT_INTERVAL_SECONDS
         attempts: list[Attempt] = []
+        savepoints = 0
         with write_transaction(self.using):
             # Rows that are no longer ours (the lease ended and another worker
             # took them) are dropped; SKIP LOCKED never waits for that worker.
@@ -307,17 +218,24 @@ class Engine:
                 .filter(pk__in=pks, state=State.RUNNING, locked_by=self.worker)
                 .order_by("pk")
             )
-            rows = list(locked)
-            for row, trigger in zip(rows, typed_triggers(rows, self.using), strict=True):
-                if isinstance(trigger, UnknownTriggerType):
+            rows = load_typed(locked, self.using)
+            for row, trigger in rows:
+                if trigger is None:
                     now = timezone.now()
+                    error = unknown_type_error(row)
                     attempts.append(
-                        Attempt(row, Outcome.FAILURE, now, now, exception=trigger, give_up=True)
+                        Attempt(row, Outcome.FAILURE, now, now, exception=error, give_up=True)
                     )
                     continue
                 self.current = trigger.pk
-                attempts.append(run_attempt(trigger, self.dictionary, trigger.logger, self.using))
-                if monotonic() >= deadline or should_stop():
+                attempt = run_attempt(trigger, self.dictionary, trigger.logger, self.using)
+                attempts.append(attempt)
+                savepoints += attempt.savepoint
+                if (
+                    monotonic() >= deadline
+                    or savepoints >= MAX_SAVEPOINTS_PER_GROUP
+                    or should_stop()
+                ):
                     break
             for attempt in attempts:
                 if attempt.outcome == Outcome.FAILURE:
@@ -326,7 +244,7 @@ class Engine:
         self.current = None
         self.counts.add(attempts)
         done = {a.trigger.pk for a in attempts}
-        kept = {row.pk for row in rows}
+        kept = {row.pk for row, _ in rows}
         return [pk for pk in pks if pk in kept and pk not in done]
 
     def release(self, pks: Sequence[Any] | None = None) -> int:
@@ -356,7 +274,6 @@ def process_now(
 ) -> None:
     """``Trigger.process()``: run one trigger in this process, if nobody else is."""
     using = trigger._state.db or "default"
-    attempt = None
     with write_transaction(using):
         row = (
             Trigger._base_manager.using(using)
@@ -382,7 +299,7 @@ def process_now(
             attempt.log_failure()
         changes = attempt.changes(timezone.now())
         Trigger._base_manager.using(using).filter(pk=trigger.pk).update(**changes)
-        attempt.record(f"{socket.gethostname()}:{os.getpid()} process()").save(using=using)
+        insert_attempt_rows([attempt], f"{socket.gethostname()}:{os.getpid()} process()", using)
         for name, value in changes.items():
             setattr(trigger, name, value)
     if attempt.outcome == Outcome.FAILURE:

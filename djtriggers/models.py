@@ -45,7 +45,9 @@ class Trigger(models.Model):
     source = models.CharField(max_length=250, null=True, blank=True, db_index=True)
     date_received = models.DateTimeField(default=timezone.now)
     date_processed = models.DateTimeField(null=True, blank=True)
-    process_after = models.DateTimeField(null=True, blank=True)
+    # Defaults to now, so due triggers are ordered and found by one index range
+    # scan; None is still accepted and means "due now".
+    process_after = models.DateTimeField(default=timezone.now, null=True, blank=True)
     number_of_tries = models.IntegerField(default=0)
     successful = models.BooleanField(default=None, null=True)
 
@@ -65,7 +67,6 @@ class Trigger(models.Model):
             # failed / processed / cancelled, newest first, and cleaning.
             models.Index(fields=["state", "date_processed"], name="djtriggers_state_processed"),
             models.Index(fields=["trigger_type", "state"], name="djtriggers_type_state"),
-            models.Index(fields=["date_received"], name="djtriggers_received"),
         ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -108,7 +108,7 @@ class TriggerWorker:
                 if self.max_runtime is not None and monotonic() - started >= self.max_runtime:
                     self.stop("max runtime reached")
                     break
-                limit = self.batch_size
+                limit = self.engine.claim_size(self.batch_size)
                 if self.max_triggers is not None:
                     limit = min(limit, self.max_triggers - self.counts.attempted)
                     if limit <= 0:

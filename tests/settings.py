@@ -73,7 +73,7 @@ elif DB == "postgres":
             "TEST": {"NAME": TEST_DB_NAME},
             "USER": "postgres",
             "HOST": "127.0.0.1",
-            "PORT": 5432,
+            "PORT": "5432",
         }
     }
 elif DB == "mariadb":
@@ -84,7 +84,7 @@ elif DB == "mariadb":
             "USER": "root",
             "PASSWORD": "",
             "HOST": "127.0.0.1",
-            "PORT": 3306,
+            "PORT": "3306",
             "OPTIONS": {"charset": "utf8mb4"},
             "TEST": {"NAME": TEST_DB_NAME, "CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
         }
@@ -95,3 +95,6 @@ else:
 # Tests retry quickly.
 DJTRIGGERS_RETRY_DELAY_SECONDS = 0
 DJTRIGGERS_RETRY_JITTER = 0
+# Worker subprocesses started by a test may be given a short lease, so that a
+# killed worker's claims end quickly.
+DJTRIGGERS_LEASE_SECONDS = float(os.environ.get("DJTRIGGERS_TEST_LEASE_SECONDS", 60))

@@ -1,6 +1,7 @@
 """The seed README's triggers, plus a few that fail or reschedule, to show every status."""
 
 import random
+import time
 from datetime import timedelta
 
 from django.contrib.auth.models import User
@@ -65,3 +66,16 @@ class WaitForStock(Trigger):
         if random.random() < 0.7:
             raise ProcessLaterError(now() + timedelta(seconds=20))
         return "shipped"
+
+
+class MonthlyReport(Trigger):
+    """Takes a few seconds, so the worker is seen running it."""
+
+    class Meta:
+        proxy = True
+
+    typed = "monthly_report"
+
+    def _process(self, dictionary={}):  # noqa: B006
+        time.sleep(3)
+        return f"report for {self.source} sent"

@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
                 ('source', models.CharField(blank=True, db_index=True, max_length=250, null=True)),
                 ('date_received', models.DateTimeField(default=django.utils.timezone.now)),
                 ('date_processed', models.DateTimeField(blank=True, null=True)),
-                ('process_after', models.DateTimeField(blank=True, null=True)),
+                ('process_after', models.DateTimeField(blank=True, default=django.utils.timezone.now, null=True)),
                 ('number_of_tries', models.IntegerField(default=0)),
                 ('successful', models.BooleanField(default=None, null=True)),
                 ('state', models.CharField(choices=[('scheduled', 'Scheduled'), ('running', 'Running'), ('processed', 'Processed'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='scheduled', max_length=10)),
@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['-id'],
-                'indexes': [models.Index(fields=['state', 'process_after'], name='djtriggers_state_after'), models.Index(fields=['state', 'date_processed'], name='djtriggers_state_processed'), models.Index(fields=['trigger_type', 'state'], name='djtriggers_type_state'), models.Index(fields=['date_received'], name='djtriggers_received')],
+                'indexes': [models.Index(fields=['state', 'process_after'], name='djtriggers_state_after'), models.Index(fields=['state', 'date_processed'], name='djtriggers_state_processed'), models.Index(fields=['trigger_type', 'state'], name='djtriggers_type_state')],
             },
         ),
         migrations.CreateModel(

@@ -1,0 +1,37 @@
+"""Settings shared by both sides of the benchmark; the database comes from the environment.
+
+BENCH_DB is ``sqlite``, ``sqlite-wal`` or ``postgres``; BENCH_DB_NAME is the SQLite
+file or the PostgreSQL database. ``process_triggers.py`` sets both.
+"""
+
+import os
+
+SECRET_KEY = "bench-only-not-secret"
+DEBUG = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+
+def databases() -> dict:
+    kind = os.environ["BENCH_DB"]
+    name = os.environ["BENCH_DB_NAME"]
+    if kind.startswith("sqlite"):
+        options: dict = {"timeout": 20}
+        if os.environ.get("BENCH_SQLITE_IMMEDIATE", "1") == "1":
+            options["transaction_mode"] = "IMMEDIATE"
+        if kind == "sqlite-wal":
+            options["init_command"] = "PRAGMA journal_mode=WAL;"
+        return {
+            "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": name, "OPTIONS": options}
+        }
+    if kind == "postgres":
+        return {
+            "default": {
+                "ENGINE": "django.db.backends.postgresql",
+                "NAME": name,
+                "USER": "postgres",
+                "HOST": "127.0.0.1",
+                "PORT": 5432,
+            }
+        }
+    raise RuntimeError(f"BENCH_DB={kind!r}: use sqlite, sqlite-wal or postgres.")

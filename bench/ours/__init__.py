@@ -1,0 +1,1 @@
+"""This library's side of the benchmark: its settings and a no-op trigger."""

@@ -1,0 +1,128 @@
+"""Sample triggers in every status and of every demo type, for `make demo`."""
+
+import contextlib
+import logging
+from datetime import timedelta
+
+from django.contrib.auth.models import User
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from demo.triggers_demo.models import (
+    BreakfastTrigger,
+    FlakyWebhook,
+    MonthlyReport,
+    PayBill,
+    WaitForStock,
+)
+from djtriggers.exceptions import ProcessError
+from djtriggers.models import State, Trigger
+
+
+class Command(BaseCommand):
+    help = (
+        "Load sample triggers: pending, due, running, failed, processed and cancelled ones "
+        "of every demo type. Does nothing if there are triggers already, unless --reset."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--reset", action="store_true", help="Delete every trigger first, then load."
+        )
+
+    def handle(self, *args, **options):
+        existing = Trigger._base_manager.count()
+        if existing and not options["reset"]:
+            self.stdout.write(
+                f"Kept the {existing} triggers already there (--reset replaces them with samples)."
+            )
+            return
+        # Quiet: the failed samples log a traceback per try.
+        with transaction.atomic(), quiet("djtriggers", unless=options["verbosity"] > 1):
+            Trigger._base_manager.all().delete()  # subclass rows, attempts and results too
+            load_samples()
+        counts = Trigger.objects.status_counts()
+        summary = ", ".join(f"{count} {status}" for status, count in counts.items())
+        self.stdout.write(f"Loaded {sum(counts.values())} sample triggers: {summary}.")
+
+
+def load_samples():
+    now = timezone.now()
+    landlord = recipient("landlord")
+    energy = recipient("energy-co")
+
+    # Processed: run here, so they have attempts like any processed trigger.
+    for table in range(1, 5):
+        BreakfastTrigger.objects.create(source=f"kitchen$table-{table}").process()
+    for amount, to in ((40, energy), (120, landlord), (75, energy)):
+        PayBill.objects.create(amount=amount, recipient=to).process()
+
+    # Failed: a bill the balance cannot cover, tried until the tries ran out.
+    for amount in (2500, 4800):
+        bill = PayBill.objects.create(amount=amount, recipient=landlord)
+        while bill.state != State.FAILED:
+            with contextlib.suppress(ProcessError):
+                bill.process(force=True)  # force: skip the retry delay
+
+    # Cancelled.
+    for days in (1, 2):
+        PayBill.objects.create(
+            amount=60, recipient=energy, process_after=now + timedelta(days=days)
+        ).cancel()
+    BreakfastTrigger.objects.create(source="kitchen$room-service").cancel()
+
+    # Running: claimed by a worker that crashed; the demo worker takes it over
+    # once the lease ends, two minutes from now.
+    BreakfastTrigger.objects.create(
+        source="kitchen$table-9",
+        process_after=now - timedelta(minutes=5),
+        state=State.RUNNING,
+        locked_by="crashed-worker:4242:demo",
+        locked_until=now + timedelta(minutes=2),
+    )
+
+    # Due: the worker gets these at once. Flaky webhooks retry and some fail for
+    # good; stock waits reschedule themselves; the last bill has one try left.
+    for order in range(1001, 1007):
+        FlakyWebhook.objects.create(source=f"order${order}")
+    for sku in ("sku-17", "sku-23", "sku-42"):
+        WaitForStock.objects.create(source=sku, process_after=now - timedelta(minutes=1))
+    MonthlyReport.objects.create(source="sales$last-month")
+    BreakfastTrigger.objects.create(source="kitchen$table-5")
+    PayBill.objects.create(amount=30, recipient=energy, process_after=now - timedelta(hours=1))
+    last_try = PayBill.objects.create(amount=1500, recipient=landlord)
+    last_try.number_of_tries = last_try.get_max_tries() - 1
+    last_try.save(update_fields=["number_of_tries"])
+    # A row whose class was removed from the code: the worker fails it with a hint.
+    Trigger.objects.create(trigger_type="legacy_sms_reminder", source="customer$77")
+
+    # Pending: a steady flow over the next minutes, and some far ahead.
+    for i in range(1, 16):
+        BreakfastTrigger.objects.create(
+            source=f"kitchen$order-{i}", process_after=now + timedelta(seconds=20 * i)
+        )
+    for minutes in (1, 3):
+        MonthlyReport.objects.create(
+            source=f"stock$in-{minutes}-min", process_after=now + timedelta(minutes=minutes)
+        )
+    FlakyWebhook.objects.create(source="order$1010", process_after=now + timedelta(seconds=45))
+    for delay, amount in ((timedelta(hours=8), 900), (timedelta(days=7), 950)):
+        PayBill.objects.create(amount=amount, recipient=landlord, process_after=now + delay)
+
+
+def recipient(username):
+    user, _ = User.objects.get_or_create(username=username)
+    return user
+
+
+@contextlib.contextmanager
+def quiet(name, *, unless=False):
+    logger = logging.getLogger(name)
+    level = logger.level
+    if not unless:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

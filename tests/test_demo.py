@@ -1,0 +1,158 @@
+"""The demo: `load_demo_triggers` fills every status, and `demo/run.py` serves and stops."""
+
+import io
+import os
+import queue
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.request import urlopen
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.test import override_settings
+
+from djtriggers.models import Status, Trigger
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def demo_app(transactional_db):
+    """The demo app in place of the test app (both define typed = "breakfast")."""
+    installed = [app for app in settings.INSTALLED_APPS if app != "tests.testapp"]
+    with override_settings(INSTALLED_APPS=[*installed, "demo.triggers_demo"]):
+        call_command("migrate", "triggers_demo", verbosity=0)
+        yield
+        Trigger._base_manager.all().delete()
+        call_command("migrate", "triggers_demo", "zero", verbosity=0)
+    from django.db import connection
+    with connection.cursor() as c:
+        c.execute("PRAGMA foreign_key_check")
+        print("FKCHECK", c.fetchall()[:10])
+
+
+def load(**options) -> str:
+    out = io.StringIO()
+    call_command("load_demo_triggers", stdout=out, **options)
+    return out.getvalue()
+
+
+def test_load_demo_triggers__loads_every_status_and_every_demo_type(demo_app):
+    from demo.triggers_demo import models as demo_models
+
+    load()
+
+    counts = Trigger.objects.status_counts()
+    assert all(counts[status] for status in Status.values), counts
+    demo_types = {
+        model.typed
+        for model in vars(demo_models).values()
+        if isinstance(model, type) and issubclass(model, Trigger) and model is not Trigger
+    }
+    assert demo_types <= set(Trigger.objects.values_list("trigger_type", flat=True))
+
+
+def test_load_demo_triggers__failed_samples_have_their_tracebacks(demo_app):
+    load()
+
+    for trigger in Trigger.objects.failed():
+        assert trigger.last_error
+        assert trigger.attempts.count() == trigger.number_of_tries
+        assert "Traceback" in trigger.attempts.first().traceback
+
+
+def test_load_demo_triggers__keeps_existing_triggers_unless_reset(demo_app):
+    load()
+    first = set(Trigger.objects.values_list("pk", flat=True))
+
+    assert "Kept the" in load()
+    assert set(Trigger.objects.values_list("pk", flat=True)) == first
+
+    assert "Loaded" in load(reset=True)
+    again = set(Trigger.objects.values_list("pk", flat=True))
+    assert again and not again & first
+
+
+only_once = pytest.mark.skipif(
+    os.environ.get("DJTRIGGERS_TEST_DB", "sqlite") != "sqlite",
+    reason="the demo runs on SQLite whatever the suite's database",
+)
+
+
+@pytest.mark.slow
+@only_once
+def test_run__serves_the_admin_runs_the_worker_and_stops_on_sigterm(tmp_path):
+    db = tmp_path / "demo.sqlite3"
+    (tmp_path / "demo_smoke_settings.py").write_text(
+        f"from demo.settings import *  # noqa\n\nDATABASES['default']['NAME'] = {str(db)!r}\n"
+    )
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "demo_smoke_settings",
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]),
+    }
+    demo = subprocess.Popen(
+        [sys.executable, str(ROOT / "demo" / "run.py"), "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in demo.stdout], daemon=True).start()
+    try:
+        wait_for_line(lines, f"http://127.0.0.1:{port}/admin/  login demo / demo")
+        with urlopen(f"http://127.0.0.1:{port}/admin/login/", timeout=10) as response:
+            assert response.status == 200
+        wait_until(lambda: count(db, "djtriggers_trigger WHERE state = 'processed'") > 7)
+
+        demo.send_signal(signal.SIGTERM)
+        assert demo.wait(timeout=40) == 0
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    assert count(db, "djtriggers_worker") == 0  # the worker shut down cleanly
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_line(lines: "queue.Queue[str]", text: str, timeout: float = 60) -> None:
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        seen.append(line)
+        if text in line:
+            return
+    pytest.fail(f"{text!r} not printed in {timeout}s; output:\n{''.join(seen)}")
+
+
+def wait_until(condition, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def count(db: Path, table_and_where: str) -> int:
+    with sqlite3.connect(db) as connection:
+        return connection.execute(f"SELECT count(*) FROM {table_and_where}").fetchone()[0]
