@@ -54,12 +54,17 @@ class Row:
     impl: str
     n: int
     seconds: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     error: str = ""
 
     @property
     def rate(self) -> float | None:
         return self.n / statistics.median(self.seconds) if self.seconds and not self.error else None
+
+    @property
+    def cpu_rate(self) -> float | None:
+        return self.n / statistics.median(self.cpu) if self.cpu and not self.error else None
 
 
 def main() -> None:
@@ -69,6 +74,9 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=positive_int, default=1, help="runs per row; the median is shown"
     )
+    parser.add_argument(
+        "--db", action="append", choices=DATABASES, help="only this database (repeatable)"
+    )
     parser.add_argument("--no-original", action="store_true", help="time only ours")
     parser.add_argument("--no-profile", action="store_true", help="skip the profile")
     args = parser.parse_args()
@@ -77,8 +85,8 @@ def main() -> None:
     notes: list[str] = []
     if not args.no_original:
         ensure_original_venv()
-    dbs = list(DATABASES)
-    if not postgres_up():
+    dbs = [db for db in DATABASES if db in (args.db or DATABASES)]
+    if "postgres" in dbs and not postgres_up():
         dbs.remove("postgres")
         notes.append("PostgreSQL is not up on 127.0.0.1:5432 (`make services`): skipped.")
     impls = ["ours"] if args.no_original else list(IMPLS)
@@ -237,6 +245,7 @@ def run(row: Row, tmp: str, profile: str | None = None) -> None:
         return
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     row.seconds.append(outcome["seconds"])
+    row.cpu.append(outcome["cpu"])
     row.problems += [p for p in outcome["problems"] if p not in row.problems]
 
 
@@ -259,33 +268,44 @@ def fmt_rate(rate: float | None) -> str:
 def report(rows: list[Row], notes: list[str], n: int) -> str:
     by = {(r.db, r.impl): r for r in rows}
     lines = [
-        f"{'database':<11} {'implementation':<28} {'triggers/s':>10} {'seconds':>8}  check",
+        f"{'database':<11} {'implementation':<28} {'triggers/s':>10} {'seconds':>8} "
+        f"{'cpu s':>6}  check",
     ]
     for r in rows:
         seconds = f"{statistics.median(r.seconds):.2f}" if r.seconds else "-"
+        cpu = f"{statistics.median(r.cpu):.2f}" if r.cpu else "-"
         if r.error:
             check = f"ERROR: {r.error}"
         elif r.impl == "ours":
             check = "; ".join(r.problems) or f"ok: all {n} processed, {n} attempts recorded"
         else:
             check = "; ".join(r.problems) or f"ok: all {n} processed"
-        lines.append(f"{r.db:<11} {IMPLS[r.impl]:<28} {fmt_rate(r.rate):>10} {seconds:>8}  {check}")
+        lines.append(
+            f"{r.db:<11} {IMPLS[r.impl]:<28} {fmt_rate(r.rate):>10} {seconds:>8} {cpu:>6}  {check}"
+        )
 
-    lines += ["", "Ours / original:", f"{'database':<11} {'vs original':>12} {'vs +lock':>9}  goal"]
+    lines += [
+        "",
+        "Ours / original (triggers/s; cpu: per CPU second of the benchmark process):",
+        f"{'database':<11} {'vs original':>12} {'vs +lock':>9} {'cpu vs original':>16}  goal",
+    ]
     for db in dict.fromkeys(r.db for r in rows):
         ours = by.get((db, "ours"))
         ratio = {impl: ratio_of(ours, by.get((db, impl))) for impl in ("original", "original+lock")}
         plain = ratio["original"]
+        cpu = ratio_of(ours, by.get((db, "original")), cpu=True)
         goal = GOALS[db]
         verdict = "-" if plain is None else ("met" if plain >= goal else "NOT MET")
         lines.append(
-            f"{db:<11} {fmt_ratio(plain):>12} {fmt_ratio(ratio['original+lock']):>9}  "
+            f"{db:<11} {fmt_ratio(plain):>12} {fmt_ratio(ratio['original+lock']):>9} "
+            f"{fmt_ratio(cpu):>16}  "
             f">= {goal:g}x vs original without lock: {verdict}"
         )
     lines += [
         "",
         "sqlite = default rollback journal (the reported SQLite figure); sqlite-wal = "
-        "journal_mode=WAL; both with transaction_mode IMMEDIATE, a file in a temp dir.",
+        "journal_mode=WAL; both with transaction_mode IMMEDIATE, a file in a temp dir. "
+        "cpu s: CPU time of the benchmark process alone (no database server, no Redis).",
         f"Django {django_version()} on both sides; SQLite {sqlite3.sqlite_version}; "
         f"Python {platform.python_version()}.",
         *notes,
@@ -293,10 +313,11 @@ def report(rows: list[Row], notes: list[str], n: int) -> str:
     return "\n".join(lines)
 
 
-def ratio_of(ours: Row | None, other: Row | None) -> float | None:
-    if ours is None or other is None or ours.rate is None or other.rate is None:
+def ratio_of(ours: Row | None, other: Row | None, *, cpu: bool = False) -> float | None:
+    if ours is None or other is None:
         return None
-    return ours.rate / other.rate
+    mine, theirs = (ours.cpu_rate, other.cpu_rate) if cpu else (ours.rate, other.rate)
+    return None if mine is None or theirs is None else mine / theirs
 
 
 def fmt_ratio(ratio: float | None) -> str:

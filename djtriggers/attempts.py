@@ -56,7 +56,10 @@ class Attempt:
             return success_changes(now)
         released = {"locked_by": None, "locked_until": None}
         if self.outcome == Outcome.LATER:
-            return {"state": State.SCHEDULED, "process_after": self.process_after, **released}
+            # A time in the past means "as soon as possible": now, so that a
+            # pass over what is due does not pick the trigger up again.
+            when = max(self.process_after, now) if self.process_after else now
+            return {"state": State.SCHEDULED, "process_after": when, **released}
         changes: dict[str, Any] = {
             "number_of_tries": self.number,
             "last_error": self.error_line()[:1000],

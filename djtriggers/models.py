@@ -41,6 +41,8 @@ class Trigger(models.Model):
     # Slug (class name) of the logger from DJTRIGGERS_LOGGERS used by default.
     _logger_class: ClassVar[str | None] = None
 
+    # 32-bit ids, as in 2.x: upgrading does not rewrite the table and its subclass tables.
+    id = models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")
     trigger_type = models.CharField(max_length=100)
     source = models.CharField(max_length=250, null=True, blank=True, db_index=True)
     date_received = models.DateTimeField(default=timezone.now)
@@ -212,6 +214,7 @@ def _derive_typed(sender: type[models.Model], **kwargs: Any) -> None:
 class TriggerResult(models.Model):
     """What ``_process`` returned, stored by ``DatabaseLogger``."""
 
+    id = models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")
     trigger = models.ForeignKey(Trigger, on_delete=models.CASCADE, related_name="results")
     result = models.TextField()
     date_created = models.DateTimeField(default=timezone.now)

@@ -187,9 +187,17 @@ class TriggerWorker:
         }
         if register:
             workers.filter(last_seen__lt=timezone.now() - STALE_WORKER_ROWS).delete()
-            workers.create(name=self.name, host=socket.gethostname(), pid=os.getpid(), **values)
-        elif not workers.filter(name=self.name).update(**values):
-            workers.create(name=self.name, host=socket.gethostname(), pid=os.getpid(), **values)
+        if register or not workers.filter(name=self.name).update(**values):
+            # New, restarted under a fixed --name, or its row was cleaned away.
+            workers.update_or_create(
+                name=self.name,
+                defaults={
+                    "host": socket.gethostname(),
+                    "pid": os.getpid(),
+                    "started_at": timezone.now(),
+                    **values,
+                },
+            )
         self.engine.extend_leases()
 
     def _shutdown(self) -> None:

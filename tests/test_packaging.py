@@ -6,6 +6,7 @@ wheel gets copies through ``[tool.setuptools.package-data]``.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,11 @@ from pathlib import Path
 
 import pytest
 from django.contrib.staticfiles import finders
+from django.core.management import BaseCommand, load_command_class
 from django.template.loader import get_template
+
+from djtriggers import checks
+from djtriggers.conf import DEFAULTS
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = "dashboard/index.html"
@@ -55,7 +60,11 @@ django.setup()
 
 import dashboard
 from django.contrib.staticfiles import finders
+from django.core.management import BaseCommand, load_command_class
 from django.template.loader import get_template
+
+from djtriggers import checks
+from djtriggers.conf import DEFAULTS
 
 template = get_template(%(template)r)
 print(json.dumps({
@@ -83,6 +92,42 @@ def test_checkout__apps_find_the_top_level_templates_and_static():
     template = Path(get_template(TEMPLATE).origin.name)
     assert template.resolve() == (ROOT / "templates" / TEMPLATE).resolve()
     assert Path(finders.find(STATIC)).resolve() == (ROOT / "static" / STATIC).resolve()
+
+
+# The README is the package's long description: it must document what the code has.
+README = (ROOT / "README.md").read_text()
+
+
+def test_readme__documents_every_setting_with_its_default():
+    documented = set(re.findall(r"^\| `DJTRIGGERS_(\w+)` \|", README, re.MULTILINE))
+    assert documented == set(DEFAULTS)
+    for name, default in DEFAULTS.items():
+        row = re.search(rf"^\| `DJTRIGGERS_{name}` \| (.*)$", README, re.MULTILINE)[1]
+        if isinstance(default, tuple):
+            assert all(path.rpartition(".")[2] in row for path in default), name
+        else:
+            assert row.startswith(f"`{default!r}` |"), name
+
+
+def test_readme__documents_every_system_check():
+    ids = set(re.findall(r"djtriggers\.E\d{3}", Path(checks.__file__).read_text()))
+    assert ids
+    assert ids == set(re.findall(r"djtriggers\.E\d{3}", README))
+
+
+@pytest.mark.parametrize("command", ["run_triggers", "process_triggers", "clean_triggers"])
+def test_readme__documents_every_command_option(command):
+    parser = load_command_class("djtriggers", command).create_parser("manage.py", command)
+    base = BaseCommand().create_parser("manage.py", "base")
+    common = {option for action in base._actions for option in action.option_strings}
+    options = {
+        option
+        for action in parser._actions
+        for option in action.option_strings
+        if option.startswith("--") and option not in common
+    }
+    assert f"manage.py {command}" in README
+    assert {option for option in options if f"`{option}" not in README} == set()
 
 
 @pytest.mark.slow

@@ -95,3 +95,20 @@ class CountingTrigger(Trigger):
                 f.write(f"{self.pk}\n")
         if self.source:
             time.sleep(float(self.source))
+
+
+class OnCommitTrigger(Trigger):
+    """Registers an on_commit callback returning its pk; fails when source is "fail"."""
+
+    class Meta:
+        proxy = True
+
+    typed = "on_commit"
+
+    def _process(self, dictionary):
+        from django.db import transaction
+
+        pk = self.pk
+        transaction.on_commit(lambda: pk)
+        if self.source == "fail":
+            raise RuntimeError("failing after on_commit")

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('djtriggers', '0001_initial'),
+        ('djtriggers', '0008_v3'),
     ]
 
     operations = [
