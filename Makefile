@@ -27,10 +27,14 @@ check: venv
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python -m django makemigrations --check --dry-run
 
+# Coverage is measured on the SQLite run (in-process code; worker subprocesses are not counted).
+COVERAGE := --cov --cov-report=term:skip-covered --cov-fail-under=90
+
 test: venv services lint check
 	@for db in $(DBS); do \
 		echo "=== tests on $$db ==="; \
-		DJTRIGGERS_TEST_DB=$$db $(BIN)/pytest $(PYTEST_ARGS) || exit 1; \
+		cov=""; [ $$db = sqlite ] && cov="$(COVERAGE)"; \
+		DJTRIGGERS_TEST_DB=$$db $(BIN)/pytest $$cov $(PYTEST_ARGS) || exit 1; \
 	done
 
 test-%: venv services
