@@ -3,11 +3,11 @@
 A worker first *claims* due triggers in a short transaction (state
 ``running``, ``locked_by`` its name, ``locked_until`` the end of its lease),
 so that everybody can see what is held. It then processes them in *groups*:
-one transaction per group, one savepoint per trigger. A trigger's writes and
-its completion commit together, so a crash rolls both back and the trigger
-becomes due again when the lease ends. A group is committed once it has run
-``COMMIT_INTERVAL_SECONDS``, so fast triggers share a commit and slow ones
-get one each.
+one transaction per group, and a savepoint for each trigger that touches the
+database. A trigger's writes and its completion commit together, so a crash
+rolls both back and the trigger becomes due again when the lease ends. A group
+is committed once it has run ``COMMIT_INTERVAL_SECONDS``, so fast triggers
+share a commit and slow ones get one each.
 """
 
 from __future__ import annotations
@@ -201,7 +201,6 @@ class Engine:
             before = len(remaining)
             remaining = self._process_group(remaining, should_stop)
             elapsed = monotonic() - started
-            self.counts.seconds += elapsed
             self._pace = (before - len(remaining)) / max(elapsed, 1e-6)
             between_groups()
 

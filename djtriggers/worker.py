@@ -126,6 +126,7 @@ class TriggerWorker:
                         break
                     self._sleep()
         finally:
+            self.counts.seconds = monotonic() - started
             self._shutdown()
             for signum, handler in handlers.items():
                 signal.signal(signum, handler)
