@@ -138,6 +138,8 @@ class Engine:
         self.current: Any = None
         self._next_sweep = 0.0
         self._pace: float | None = None  # triggers per second, measured per group
+        self.last_group_size = 0
+        self.held: set[Any] = set()  # claimed and not yet finished or released
 
     def _scope(self, qs: Any) -> Any:
         if self.types:
@@ -182,6 +184,7 @@ class Engine:
                     locked_by=self.worker,
                     locked_until=now + timedelta(seconds=settings.LEASE_SECONDS),
                 )
+        self.held.update(pks)
         return pks
 
     def process(
@@ -191,18 +194,25 @@ class Engine:
         should_stop: Callable[[], bool] = lambda: False,
         between_groups: Callable[[], None] = lambda: None,
     ) -> None:
-        """Process claimed triggers group by group; release what is left on a stop."""
+        """Process claimed triggers group by group; release what is left on a stop.
+
+        ``between_groups`` runs before each group, with ``current`` set to the
+        trigger about to run (the worker's heartbeat).
+        """
         remaining = list(pks)
         while remaining:
             if should_stop():
                 self.release(remaining)
                 return
+            self.current = remaining[0]
+            between_groups()
             started = monotonic()
             before = len(remaining)
             remaining = self._process_group(remaining, should_stop)
             elapsed = monotonic() - started
-            self._pace = (before - len(remaining)) / max(elapsed, 1e-6)
-            between_groups()
+            self.last_group_size = before - len(remaining)
+            self._pace = self.last_group_size / max(elapsed, 1e-6)
+        self.current = None
 
     def _process_group(self, pks: list[Any], should_stop: Callable[[], bool]) -> list[Any]:
         deadline = monotonic() + settings.COMMIT_INTERVAL_SECONDS
@@ -240,27 +250,40 @@ class Engine:
                 if attempt.outcome == Outcome.FAILURE:
                     attempt.log_failure()
             save_attempts(attempts, self.worker, self.using)
-        self.current = None
         self.counts.add(attempts)
         done = {a.trigger.pk for a in attempts}
+        self.held -= done
         kept = {row.pk for row, _ in rows}
+        # A claimed row the lock-and-read skipped is either no longer ours or
+        # was locked for a moment by someone else (an operator's UPDATE, another
+        # worker's claim scan). Give it back rather than keep renewing a claim
+        # nobody works on; the release only touches rows still ours.
+        dropped = [pk for pk in pks if pk not in kept]
+        if dropped:
+            self.release(dropped)
         return [pk for pk in pks if pk in kept and pk not in done]
 
+    # Both look rows up by primary key: filtering on state and locked_by made
+    # InnoDB lock every running row it scanned, and deadlock with other workers.
+
     def release(self, pks: Sequence[Any] | None = None) -> int:
-        """Give back claimed triggers that were not started (all of ours if ``pks`` is None)."""
-        qs = Trigger._base_manager.using(self.using).filter(
-            state=State.RUNNING, locked_by=self.worker
-        )
-        if pks is not None:
-            qs = qs.filter(pk__in=pks)
-        return qs.update(state=State.SCHEDULED, locked_by=None, locked_until=None)
+        """Give back claimed triggers that were not started (all held ones if ``pks`` is None)."""
+        pks = list(self.held if pks is None else pks)
+        if not pks:
+            return 0
+        released = self._ours(pks).update(state=State.SCHEDULED, locked_by=None, locked_until=None)
+        self.held.difference_update(pks)
+        return released
 
     def extend_leases(self) -> int:
+        if not self.held:
+            return 0
         until = timezone.now() + timedelta(seconds=settings.LEASE_SECONDS)
-        return (
-            Trigger._base_manager.using(self.using)
-            .filter(state=State.RUNNING, locked_by=self.worker)
-            .update(locked_until=until)
+        return self._ours(self.held).update(locked_until=until)
+
+    def _ours(self, pks: Iterable[Any]) -> QuerySet[Trigger]:
+        return Trigger._base_manager.using(self.using).filter(
+            pk__in=sorted(pks), state=State.RUNNING, locked_by=self.worker
         )
 
 

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, ClassVar
 
+from django.conf import settings as settings_module
 from django.db import models
 from django.db.models.signals import class_prepared
 from django.dispatch import receiver
@@ -17,7 +18,15 @@ from .loggers.base import TriggerLogger
 from .querysets import TriggerManager, cancel_changes, revive_changes
 from .states import CANCELLABLE, REVIVABLE, State, Status
 
-__all__ = ["State", "Status", "Trigger", "TriggerAttempt", "TriggerResult", "Worker"]
+__all__ = [
+    "OperatorAction",
+    "State",
+    "Status",
+    "Trigger",
+    "TriggerAttempt",
+    "TriggerResult",
+    "Worker",
+]
 
 
 class Trigger(models.Model):
@@ -63,6 +72,11 @@ class Trigger(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        permissions = [
+            ("reprocess_trigger", "Can reprocess triggers (and process them now)"),
+            ("reschedule_trigger", "Can reschedule triggers"),
+            ("cancel_trigger", "Can cancel triggers"),
+        ]
         indexes = [
             # pending / due / running and the claim query.
             models.Index(fields=["state", "process_after"], name="djtriggers_state_after"),
@@ -272,3 +286,31 @@ class Worker(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class OperatorAction(models.Model):
+    """One operator action on one or many triggers: the audit trail."""
+
+    class Kind(models.TextChoices):
+        REPROCESS = "reprocess", "Reprocess"
+        RESCHEDULE = "reschedule", "Reschedule"
+        CANCEL = "cancel", "Cancel"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    user = models.ForeignKey(
+        settings_module.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    reason = models.TextField(blank=True)
+    process_after = models.DateTimeField(null=True, blank=True)
+    spread = models.DurationField(null=True, blank=True)
+    changed = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    triggers = models.ManyToManyField(Trigger, related_name="operator_actions", blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        who = self.user or "someone"
+        return f"{self.get_kind_display()} by {who} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -68,8 +68,10 @@ class TriggerWorker:
             dictionary=dictionary,
         )
         self.stopping: str | None = None
+        self._deadline: float | None = None
         self._wake = threading.Event()
         self._last_heartbeat = 0.0
+        self._reported: Any = None  # the current trigger the last heartbeat showed
 
     @property
     def name(self) -> str:
@@ -101,11 +103,12 @@ class TriggerWorker:
         handlers = self._install_signal_handlers()
         started = monotonic()
         log.info("Worker %s started", self.name)
+        self._deadline = None if self.max_runtime is None else started + self.max_runtime
         failures = 0
+        registered = False
         try:
-            self._heartbeat(register=True)
             while not self.stopping:
-                if self.max_runtime is not None and monotonic() - started >= self.max_runtime:
+                if self._deadline is not None and monotonic() >= self._deadline:
                     self.stop("max runtime reached")
                     break
                 limit = self.engine.claim_size(self.batch_size)
@@ -114,17 +117,21 @@ class TriggerWorker:
                     if limit <= 0:
                         self.stop("max triggers reached")
                         break
+                # Nothing the database does may end the loop: every step is retried.
                 try:
+                    if not registered:
+                        self._heartbeat(register=True)
+                        registered = True
                     worked = self._run_batch(limit)
+                    if not worked and not self.burst:
+                        self._sleep()
                     failures = 0
                 except Exception:
                     failures += 1
                     self._recover(failures)
                     continue
-                if not worked:
-                    if self.burst:
-                        break
-                    self._sleep()
+                if not worked and self.burst:
+                    break
         finally:
             self.counts.seconds = monotonic() - started
             self._shutdown()
@@ -160,8 +167,8 @@ class TriggerWorker:
         next_at = self._next_scheduled()
         if next_at is not None:
             timeout = min(timeout, max((next_at - timezone.now()).total_seconds(), 0.0))
-        if self.max_runtime is not None:
-            timeout = min(timeout, self.max_runtime)
+        if self._deadline is not None:
+            timeout = min(timeout, max(self._deadline - monotonic(), 0.0))
         self._wake.wait(timeout)
 
     def _next_scheduled(self) -> datetime | None:
@@ -176,9 +183,15 @@ class TriggerWorker:
     def _heartbeat(self, register: bool = False) -> None:
         """Refresh this worker's row and leases, at most every HEARTBEAT_SECONDS."""
         now = monotonic()
-        if not register and now - self._last_heartbeat < settings.HEARTBEAT_SECONDS:
+        current = self.engine.current
+        # Slow triggers run one per group: show each one in hand, whatever the interval.
+        new_slow = (
+            current is not None and current != self._reported and self.engine.last_group_size <= 1
+        )
+        if not (register or new_slow) and now - self._last_heartbeat < settings.HEARTBEAT_SECONDS:
             return
         self._last_heartbeat = now
+        self._reported = current
         workers = models.Worker.objects.using(self.using)
         values = {
             "last_seen": timezone.now(),
@@ -208,7 +221,11 @@ class TriggerWorker:
                 log.info("Worker %s released %d claimed triggers", self.name, released)
             models.Worker.objects.using(self.using).filter(name=self.name).delete()
         except DatabaseError:
-            log.warning("Worker %s could not clean up; its claims end with their lease", self.name)
+            log.warning(
+                "Worker %s could not clean up; its claims end with their lease",
+                self.name,
+                exc_info=True,
+            )
 
     def _install_signal_handlers(self) -> dict[int, Any]:
         if threading.current_thread() is not threading.main_thread():

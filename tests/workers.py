@@ -8,12 +8,13 @@ bug fails a test instead of hanging the suite.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -42,6 +43,15 @@ def wait_for(
         time.sleep(0.05)
 
 
+def die_with_parent() -> None:
+    """In the child: be killed if pytest dies without running its finalizers (Linux)."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+PR_SET_PDEATHSIG = 1
+
+
 class WorkerProcess:
     """One management command running in a subprocess; its output goes to files."""
 
@@ -57,8 +67,7 @@ class WorkerProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
-                # Its own session: a Ctrl-C meant for pytest does not reach it.
-                start_new_session=True,
+                preexec_fn=die_with_parent,
             )
 
     @property
@@ -155,16 +164,21 @@ class Workers:
 
 def create_counting(count: int, *, seconds: float | None = None, **fields: Any) -> list[int]:
     """Create ``count`` CountingTriggers (sleeping ``seconds`` each); their pks, ascending."""
-    source = None if seconds is None else str(seconds)
+    return create_sleeping([seconds] * count, **fields)
+
+
+def create_sleeping(seconds: Sequence[float | None], **fields: Any) -> list[int]:
+    """Create one CountingTrigger per item of ``seconds``, sleeping that long; their pks."""
     before = Trigger.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     CountingTrigger.objects.bulk_create(
-        [CountingTrigger(source=source, **fields) for _ in range(count)], batch_size=500
+        [CountingTrigger(source=None if s is None else str(s), **fields) for s in seconds],
+        batch_size=500,
     )
     # MariaDB's bulk_create does not return pks.
     pks = list(
         CountingTrigger.objects.filter(pk__gt=before).order_by("pk").values_list("pk", flat=True)
     )
-    assert len(pks) == count
+    assert len(pks) == len(seconds)
     return pks
 
 

@@ -2,6 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
+from django.conf import settings
 from django.db import migrations, models
 
 
@@ -19,6 +20,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('djtriggers', '0007_auto_20201001_1530'),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
@@ -127,5 +129,28 @@ class Migration(migrations.Migration):
             name='trigger',
             field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempts', to='djtriggers.trigger'),
         ),
+        migrations.AlterModelOptions(
+            name='trigger',
+            options={'ordering': ['-id'], 'permissions': [('reprocess_trigger', 'Can reprocess triggers (and process them now)'), ('reschedule_trigger', 'Can reschedule triggers'), ('cancel_trigger', 'Can cancel triggers')]},
+        ),
+        migrations.CreateModel(
+            name='OperatorAction',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('reprocess', 'Reprocess'), ('reschedule', 'Reschedule'), ('cancel', 'Cancel')], max_length=10)),
+                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ('reason', models.TextField(blank=True)),
+                ('process_after', models.DateTimeField(blank=True, null=True)),
+                ('spread', models.DurationField(blank=True, null=True)),
+                ('changed', models.PositiveIntegerField(default=0)),
+                ('skipped', models.PositiveIntegerField(default=0)),
+                ('triggers', models.ManyToManyField(blank=True, related_name='operator_actions', to='djtriggers.trigger')),
+                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+            ],
+            options={
+                'ordering': ['-created_at', '-id'],
+            },
+        ),
+    
         migrations.RunPython(derive_states, migrations.RunPython.noop, elidable=True),
     ]

@@ -1,0 +1,30 @@
+"""The operators' admin: ``TriggerAdmin`` is registered for ``Trigger``.
+
+Register it (or a subclass) for your concrete trigger models too, and add
+``SourceTriggersMixin`` to the admin of models that triggers point at.
+"""
+
+from django.contrib import admin
+
+from ..models import Trigger
+from .actions import (
+    cancel_triggers,
+    process_triggers_now,
+    reprocess_triggers,
+    reprocess_triggers_paced,
+    reschedule_triggers,
+)
+from .options import TriggerAdmin
+from .source import SourceTriggersMixin
+
+__all__ = [
+    "SourceTriggersMixin",
+    "TriggerAdmin",
+    "cancel_triggers",
+    "process_triggers_now",
+    "reprocess_triggers",
+    "reprocess_triggers_paced",
+    "reschedule_triggers",
+]
+
+admin.site.register(Trigger, TriggerAdmin)

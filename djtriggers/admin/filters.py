@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from ..querysets import status_q
+from ..registry import trigger_types
+from ..states import Status
+
+
+class StatusFilter(admin.SimpleListFilter):
+    """``?status=failed``: the six statuses, each served by an index."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(Status.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value in Status.values:
+            return queryset.filter(status_q(str(value)))
+        return queryset
+
+
+class TypeFilter(admin.SimpleListFilter):
+    """The types of the installed trigger classes (no query over the table)."""
+
+    title = "type"
+    parameter_name = "type"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(typed, typed) for typed in trigger_types()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value():
+            return queryset.filter(trigger_type=self.value())
+        return queryset
