@@ -29,6 +29,7 @@ from .actions import (
 )
 from .filters import StatusFilter, TypeFilter
 from .forms import RescheduleForm
+from .importexport import TriggerImportExportMixin
 from .paginator import CappedPaginator
 from .timeline import timeline
 
@@ -56,7 +57,7 @@ STATUS_ORDERING = {
 }
 
 
-class TriggerAdmin(admin.ModelAdmin):
+class TriggerAdmin(TriggerImportExportMixin, admin.ModelAdmin):
     """The operators' admin for triggers; register it for your concrete subclasses too.
 
     ``admin.site.register(PayBill, TriggerAdmin)`` shows a subclass's own
