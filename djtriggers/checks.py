@@ -66,6 +66,22 @@ def _is_number(value: Any) -> bool:
 
 
 @register()
+def check_installed_apps(**kwargs: Any) -> list[Error]:
+    from django.conf import settings as django_settings
+
+    if "import_export" in django_settings.INSTALLED_APPS:
+        return []
+    return [
+        Error(
+            "djtriggers' admin exports and imports triggers with django-import-export, "
+            "which is not in INSTALLED_APPS.",
+            hint='Add "import_export" to INSTALLED_APPS.',
+            id="djtriggers.E005",
+        )
+    ]
+
+
+@register()
 def check_settings(**kwargs: Any) -> list[Error]:
     errors = []
     for name in POSITIVE_INTS:

@@ -83,3 +83,13 @@ def _unregister(model: type[models.Model]) -> None:
 
     del apps.all_models["testapp"][model._meta.model_name]
     apps.clear_cache()
+
+
+def test_missing_import_export_app__e005(settings):
+    from djtriggers.checks import check_installed_apps
+
+    assert check_installed_apps() == []
+    settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if app != "import_export"]
+    errors = check_installed_apps()
+    assert ids(errors) == ["djtriggers.E005"]
+    assert errors[0].hint == 'Add "import_export" to INSTALLED_APPS.'
