@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from .conf import settings
 from .exceptions import ProcessLaterError
+from .fingerprints import fingerprint
 from .loggers.base import TriggerLogger
 from .models import Trigger, TriggerAttempt
 from .states import State
@@ -63,6 +64,9 @@ class Attempt:
         changes: dict[str, Any] = {
             "number_of_tries": self.number,
             "last_error": self.error_line()[:1000],
+            "error_fingerprint": fingerprint(
+                self.trigger.trigger_type, type(self.exception).__name__, str(self.exception)
+            ),
             **released,
         }
         if self.gives_up:
@@ -118,6 +122,7 @@ def success_changes(now: datetime) -> dict[str, Any]:
         "successful": True,
         "date_processed": now,
         "last_error": "",
+        "error_fingerprint": "",
         "locked_by": None,
         "locked_until": None,
     }

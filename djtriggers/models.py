@@ -64,6 +64,8 @@ class Trigger(models.Model):
 
     state = models.CharField(max_length=10, choices=State.choices, default=State.SCHEDULED)
     last_error = models.TextField(blank=True, default="")
+    # Groups failures that are alike (see fingerprints.py), for the dashboard.
+    error_fingerprint = models.CharField(max_length=16, blank=True, default="")
     # The claim of a worker: who holds the trigger and until when.
     locked_by = models.CharField(max_length=100, null=True, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)

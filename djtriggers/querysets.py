@@ -38,6 +38,7 @@ def revive_changes(when: datetime) -> dict[str, Any]:
         "process_after": when,
         "number_of_tries": 0,
         "last_error": "",
+        "error_fingerprint": "",
         "date_processed": None,
         "successful": None,
         "locked_by": None,

@@ -246,3 +246,17 @@ def test_repr_and_str():
     trigger = NoopTrigger.objects.create()
     assert repr(trigger) == f"Trigger {trigger.pk} of type noop (not processed)"
     assert str(trigger) == f"noop #{trigger.pk}"
+
+
+def test_failures_alike_share_a_fingerprint():
+    from djtriggers.fingerprints import fingerprint, normalize
+
+    first, second = FailingTrigger.objects.create(), FailingTrigger.objects.create()
+    for trigger in (first, second):
+        with pytest.raises(ProcessError):
+            trigger.process()
+    assert first.error_fingerprint == second.error_fingerprint != ""
+    assert normalize("user 42 'bob' at 0xdeadbeef") == "user # # at #"
+    assert fingerprint("a", "ValueError", "x 1") != fingerprint("b", "ValueError", "x 1")
+    first.reprocess()
+    assert first.error_fingerprint == ""

@@ -69,6 +69,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='trigger',
+            name='error_fingerprint',
+            field=models.CharField(blank=True, default='', max_length=16),
+        ),
+        migrations.AddField(
+            model_name='trigger',
             name='locked_by',
             field=models.CharField(blank=True, max_length=100, null=True),
         ),
