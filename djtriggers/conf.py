@@ -38,6 +38,13 @@ DEFAULTS: dict[str, Any] = {
     "HEARTBEAT_SECONDS": 1.0,
     # Tracebacks and messages kept per attempt are cut to this many characters.
     "TRACEBACK_MAX_CHARS": 20_000,
+    # The dashboard's health check fails when the oldest due trigger has waited
+    # longer than this, or when triggers are due and no worker has sent a
+    # heartbeat for HEALTH_MAX_HEARTBEAT_AGE_SECONDS.
+    "HEALTH_MAX_DUE_AGE_SECONDS": 300.0,
+    "HEALTH_MAX_HEARTBEAT_AGE_SECONDS": 60.0,
+    # How often the dashboard refreshes itself.
+    "DASHBOARD_REFRESH_SECONDS": 5.0,
     "LOGGERS": (
         "djtriggers.loggers.python_logging.PythonLogger",
         "djtriggers.loggers.database.DatabaseLogger",

@@ -262,6 +262,8 @@ class TriggerAttempt(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
+        # The dashboard's throughput chart reads the last hour.
+        indexes = [models.Index(fields=["finished_at"], name="djtriggers_attempt_finished")]
 
     def __str__(self) -> str:
         return f"{self.trigger_id} try {self.number}: {self.outcome}"

@@ -157,5 +157,9 @@ class Migration(migrations.Migration):
             },
         ),
     
+        migrations.AddIndex(
+            model_name='triggerattempt',
+            index=models.Index(fields=['finished_at'], name='djtriggers_attempt_finished'),
+        ),
         migrations.RunPython(derive_states, migrations.RunPython.noop, elidable=True),
     ]

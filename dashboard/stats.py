@@ -1,0 +1,303 @@
+"""What the dashboard shows, computed so that it stays cheap at millions of rows.
+
+Everything but the processed count is read through an index on few rows (what
+waits, runs or failed). Processed rows are the bulk: on PostgreSQL their count
+comes from the planner's estimate once the table is large, and the processed
+column of the type matrix is cached for a minute.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count, Max, Min, Q
+from django.db.models.functions import TruncMinute
+from django.utils import timezone
+
+from djtriggers.conf import settings
+from djtriggers.models import Trigger, TriggerAttempt, Worker
+from djtriggers.querysets import status_q
+from djtriggers.states import State, Status
+
+# Above this many rows (PostgreSQL's estimate) processed rows are estimated, not counted.
+EXACT_UP_TO = 200_000
+CACHE_SECONDS = 60
+LAG_SAMPLE = 10_000
+
+
+def status_counts(now: datetime | None = None) -> dict[str, int]:
+    """Triggers per status: the six keys, always."""
+    now = now or timezone.now()
+    live = Trigger.objects.filter(
+        state__in=[State.SCHEDULED, State.RUNNING, State.FAILED, State.CANCELLED]
+    )
+    counts = live.aggregate(
+        **{
+            status: Count("pk", filter=status_q(status, now))
+            for status in Status.values
+            if status != Status.PROCESSED
+        }
+    )
+    counts[Status.PROCESSED] = processed_count(sum(counts.values()))
+    return {status: counts[status] or 0 for status in Status.values}
+
+
+def processed_count(others: int) -> int:
+    estimate = _estimated_rows()
+    if estimate is not None and estimate > EXACT_UP_TO:
+        return max(estimate - others, 0)
+    return Trigger.objects.filter(state=State.PROCESSED).count()
+
+
+def counts_are_estimated() -> bool:
+    estimate = _estimated_rows()
+    return estimate is not None and estimate > EXACT_UP_TO
+
+
+def _estimated_rows() -> int | None:
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+            [Trigger._meta.db_table],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row and row[0] >= 0 else None
+
+
+def type_matrix(now: datetime | None = None) -> dict[str, dict[str, int]]:
+    """{type: {status: count}} for every status, processed from a one-minute cache."""
+    now = now or timezone.now()
+    matrix: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(Status.values, 0))
+    live = (
+        Trigger.objects.exclude(state=State.PROCESSED)
+        .values("trigger_type")
+        .annotate(
+            **{
+                status: Count("pk", filter=status_q(status, now))
+                for status in Status.values
+                if status != Status.PROCESSED
+            }
+        )
+    )
+    for row in live:
+        for status in Status.values:
+            if status != Status.PROCESSED:
+                matrix[row["trigger_type"]][status] = row[status]
+    for typed, n in _processed_by_type().items():
+        matrix[typed][Status.PROCESSED] = n
+    return {typed: matrix[typed] for typed in sorted(matrix)}
+
+
+def _processed_by_type() -> dict[str, int]:
+    key = "djtriggers:dashboard:processed_by_type"
+    cached = cache.get(key)
+    if cached is None:
+        rows = (
+            Trigger.objects.filter(state=State.PROCESSED)
+            .values_list("trigger_type")
+            .annotate(n=Count("pk"))
+        )
+        cached = dict(rows)
+        cache.set(key, cached, CACHE_SECONDS)
+    return cached
+
+
+@dataclass
+class DueRow:
+    trigger_type: str
+    due: int
+    oldest_due_age: timedelta | None
+    lag_p50: timedelta | None
+    lag_p95: timedelta | None
+    processed_last_hour: int
+
+
+def due_board(now: datetime | None = None) -> list[DueRow]:
+    """Per type: what is due, how long the oldest has waited, and the lag over the last hour."""
+    now = now or timezone.now()
+    due = {
+        row["trigger_type"]: row
+        for row in Trigger.objects.due()
+        .values("trigger_type")
+        .annotate(n=Count("pk"), oldest=Min("process_after"))
+    }
+    lags: dict[str, list[float]] = defaultdict(list)
+    recent = (
+        Trigger.objects.filter(state=State.PROCESSED, date_processed__gte=now - timedelta(hours=1))
+        .order_by("-date_processed")
+        .values_list("trigger_type", "process_after", "date_processed")[:LAG_SAMPLE]
+    )
+    for typed, after, processed in recent:
+        if after is not None:
+            lags[typed].append(max((processed - after).total_seconds(), 0.0))
+    rows = []
+    for typed in sorted(set(due) | set(lags)):
+        samples = sorted(lags.get(typed, []))
+        oldest = due[typed]["oldest"] if typed in due else None
+        rows.append(
+            DueRow(
+                trigger_type=typed,
+                due=due[typed]["n"] if typed in due else 0,
+                oldest_due_age=(now - oldest) if oldest else None,
+                lag_p50=_percentile(samples, 0.50),
+                lag_p95=_percentile(samples, 0.95),
+                processed_last_hour=len(samples),
+            )
+        )
+    return rows
+
+
+def _percentile(sorted_values: list[float], q: float) -> timedelta | None:
+    if not sorted_values:
+        return None
+    index = min(int(q * len(sorted_values)), len(sorted_values) - 1)
+    return timedelta(seconds=sorted_values[index])
+
+
+def oldest_due_age_seconds(now: datetime | None = None) -> float | None:
+    now = now or timezone.now()
+    oldest = Trigger.objects.due().aggregate(oldest=Min("process_after"))["oldest"]
+    return (now - oldest).total_seconds() if oldest else None
+
+
+def upcoming(limit: int = 10) -> list[Trigger]:
+    return list(Trigger.objects.pending().order_by("process_after", "pk")[:limit])
+
+
+@dataclass
+class FailureGroup:
+    trigger_type: str
+    fingerprint: str
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+    sample: str
+    sample_pk: int
+
+
+def failure_groups(limit: int = 20) -> list[FailureGroup]:
+    """Failed triggers grouped by fingerprint, the largest groups first."""
+    groups = list(
+        Trigger.objects.failed()
+        .values("trigger_type", "error_fingerprint")
+        .annotate(
+            n=Count("pk"),
+            first=Min("date_processed"),
+            last=Max("date_processed"),
+            sample_pk=Max("pk"),
+        )
+        .order_by("-n", "trigger_type")[:limit]
+    )
+    samples = dict(
+        Trigger.objects.filter(pk__in=[g["sample_pk"] for g in groups]).values_list(
+            "pk", "last_error"
+        )
+    )
+    return [
+        FailureGroup(
+            trigger_type=g["trigger_type"],
+            fingerprint=g["error_fingerprint"],
+            count=g["n"],
+            first_seen=g["first"],
+            last_seen=g["last"],
+            sample=samples.get(g["sample_pk"], ""),
+            sample_pk=g["sample_pk"],
+        )
+        for g in groups
+    ]
+
+
+def failure_group_queryset(trigger_type: str, fingerprint: str) -> Any:
+    return Trigger.objects.failed().filter(trigger_type=trigger_type, error_fingerprint=fingerprint)
+
+
+@dataclass
+class WorkerRow:
+    name: str
+    host: str
+    pid: int
+    started_at: datetime
+    last_seen: datetime
+    processed: int
+    failed: int
+    current_trigger_id: int | None
+    stale: bool
+    age: timedelta
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "host": self.host,
+            "pid": self.pid,
+            "started_at": self.started_at.isoformat(),
+            "last_seen": self.last_seen.isoformat(),
+            "processed": self.processed,
+            "failed": self.failed,
+            "current_trigger_id": self.current_trigger_id,
+            "stale": self.stale,
+        }
+
+
+def stale_after() -> timedelta:
+    """A worker that has not sent a heartbeat for a lease is presumed gone."""
+    return timedelta(seconds=settings.LEASE_SECONDS)
+
+
+def workers(now: datetime | None = None) -> list[WorkerRow]:
+    now = now or timezone.now()
+    return [
+        WorkerRow(
+            name=w.name,
+            host=w.host,
+            pid=w.pid,
+            started_at=w.started_at,
+            last_seen=w.last_seen,
+            processed=w.processed,
+            failed=w.failed,
+            current_trigger_id=w.current_trigger_id,
+            stale=now - w.last_seen > stale_after(),
+            age=now - w.last_seen,
+        )
+        for w in Worker.objects.order_by("host", "pid")
+    ]
+
+
+@dataclass
+class Throughput:
+    minutes: list[datetime]
+    processed: list[int]
+    failed: list[int]
+
+    @property
+    def peak(self) -> int:
+        return max([*self.processed, *self.failed, 1])
+
+
+def throughput(now: datetime | None = None, minutes: int = 60) -> Throughput:
+    """Processed and failed tries per minute over the last hour (from the attempts)."""
+    now = (now or timezone.now()).replace(second=0, microsecond=0)
+    start = now - timedelta(minutes=minutes - 1)
+    rows = (
+        TriggerAttempt.objects.filter(finished_at__gte=start)
+        .exclude(outcome=TriggerAttempt.Outcome.LATER)
+        .annotate(minute=TruncMinute("finished_at"))
+        .values("minute")
+        .annotate(
+            ok=Count("pk", filter=Q(outcome=TriggerAttempt.Outcome.SUCCESS)),
+            ko=Count("pk", filter=Q(outcome=TriggerAttempt.Outcome.FAILURE)),
+        )
+    )
+    by_minute = {row["minute"]: row for row in rows}
+    stamps = [start + timedelta(minutes=i) for i in range(minutes)]
+    return Throughput(
+        minutes=stamps,
+        processed=[by_minute.get(m, {}).get("ok", 0) for m in stamps],
+        failed=[by_minute.get(m, {}).get("ko", 0) for m in stamps],
+    )

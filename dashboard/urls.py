@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("summary.json", views.summary, name="summary"),
+    path("health/", views.health, name="health"),
+    path("triggers/<int:pk>/<str:kind>/", views.trigger_action, name="trigger_action"),
+    path("failures/<str:kind>/", views.group_action, name="group_action"),
+]

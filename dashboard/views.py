@@ -1,0 +1,243 @@
+"""The dashboard's views: the page and its fragments, JSON, health, and actions.
+
+Every view is for staff only and checks the same permissions as the admin;
+the page works without JavaScript, and htmx requests get just the fragment
+they asked for (``request.htmx.target``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from djtriggers import operations
+from djtriggers.admin.forms import parse_when
+from djtriggers.conf import settings
+from djtriggers.models import OperatorAction, Trigger
+from djtriggers.states import CANCELLABLE, REVIVABLE, Status
+
+from . import stats
+from .filters import TriggerFilter
+
+PAGE_SIZE = 50
+TEMPLATE = "dashboard/index.html"
+# The event every mutating view sends, and the live parts listen for.
+CHANGED_EVENT = "triggers-changed"
+ROW_ACTIONS = {"reprocess": REVIVABLE, "reschedule": REVIVABLE, "cancel": CANCELLABLE}
+GROUP_ACTIONS = ("reprocess", "reschedule")
+
+
+def _may(request: HttpRequest, kind: str) -> bool:
+    return request.user.has_perm(f"djtriggers.{kind}_trigger")
+
+
+def _must_view(request: HttpRequest) -> None:
+    if not request.user.has_perm("djtriggers.view_trigger"):
+        raise PermissionDenied
+
+
+# --- the page ------------------------------------------------------------------
+
+
+@staff_member_required
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    _must_view(request)
+    target = request.htmx.target if request.htmx else None  # type: ignore[attr-defined]
+    context: dict[str, Any] = {"refresh_seconds": settings.DASHBOARD_REFRESH_SECONDS}
+    if target != "djt-list":
+        context.update(live_context())
+    if target != "djt-live":
+        context.update(list_context(request))
+    context["permissions"] = {kind: _may(request, kind) for kind in ROW_ACTIONS}
+    if target in ("djt-live", "djt-list"):
+        return render(request, f"{TEMPLATE}#{target.removeprefix('djt-')}", context)
+    return render(request, TEMPLATE, context)
+
+
+def live_context() -> dict[str, Any]:
+    now = timezone.now()
+    return {
+        "counts": stats.status_counts(now),
+        "counts_estimated": stats.counts_are_estimated(),
+        "matrix": stats.type_matrix(now),
+        "due_board": stats.due_board(now),
+        "due_threshold": settings.HEALTH_MAX_DUE_AGE_SECONDS,
+        "upcoming": stats.upcoming(),
+        "failure_groups": stats.failure_groups(),
+        "workers": stats.workers(now),
+        "throughput": stats.throughput(now),
+        "statuses": Status.values,
+        "now": now,
+    }
+
+
+def list_context(request: HttpRequest) -> dict[str, Any]:
+    """One page of the filtered list, by keyset (``?before=<id>``): no OFFSET, no COUNT."""
+    filterset = TriggerFilter(request.GET, queryset=Trigger.objects.all())
+    triggers: list[Trigger] = []
+    error = ""
+    before = request.GET.get("before", "")
+    if before and not before.isdigit():
+        error = f"'before' must be a trigger id, not {before!r}."
+    elif filterset.is_valid():
+        qs = filterset.qs.order_by("-pk")
+        if before:
+            qs = qs.filter(pk__lt=int(before))
+        triggers = list(qs[: PAGE_SIZE + 1])
+    more = len(triggers) > PAGE_SIZE
+    triggers = triggers[:PAGE_SIZE]
+    query = request.GET.copy()
+    query.pop("before", None)
+    return {
+        "filter": filterset,
+        "triggers": triggers,
+        "list_error": error,
+        "next_before": triggers[-1].pk if more else None,
+        "filter_query": query.urlencode(),
+    }
+
+
+# --- JSON --------------------------------------------------------------------------
+
+
+@staff_member_required
+@require_GET
+def summary(request: HttpRequest) -> JsonResponse:
+    _must_view(request)
+    now = timezone.now()
+    return JsonResponse(
+        {
+            "counts": stats.status_counts(now),
+            "counts_estimated": stats.counts_are_estimated(),
+            "by_type": stats.type_matrix(now),
+            "oldest_due_age_seconds": stats.oldest_due_age_seconds(now),
+            "workers": [worker.as_json() for worker in stats.workers(now)],
+        }
+    )
+
+
+@require_GET
+def health_check(request: HttpRequest) -> JsonResponse:
+    """200 when triggers flow, 503 with the reason when they do not. No login: route it yourself."""
+    now = timezone.now()
+    problems = []
+    oldest = stats.oldest_due_age_seconds(now)
+    if oldest is not None and oldest > settings.HEALTH_MAX_DUE_AGE_SECONDS:
+        problems.append(
+            f"the oldest due trigger has waited {oldest:.0f}s "
+            f"(more than {settings.HEALTH_MAX_DUE_AGE_SECONDS:.0f}s)"
+        )
+    if oldest is not None:
+        workers = stats.workers(now)
+        last = max((w.last_seen for w in workers), default=None)
+        limit = settings.HEALTH_MAX_HEARTBEAT_AGE_SECONDS
+        if last is None or (now - last).total_seconds() > limit:
+            problems.append(f"triggers are due and no worker has sent a heartbeat for {limit:.0f}s")
+    body = {
+        "status": "unhealthy" if problems else "ok",
+        "problems": problems,
+        "oldest_due_age_seconds": oldest,
+    }
+    return JsonResponse(body, status=503 if problems else 200)
+
+
+health = staff_member_required(health_check)
+
+
+# --- actions -------------------------------------------------------------------------
+
+
+@staff_member_required
+@require_POST
+def trigger_action(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    """Reprocess, reschedule or cancel one trigger; cancel asks first."""
+    if kind not in ROW_ACTIONS or not _may(request, kind):
+        raise PermissionDenied
+    trigger = get_object_or_404(Trigger, pk=pk)
+    context: dict[str, Any] = {"trigger": trigger, "permissions": {kind: True}}
+    if kind == "cancel" and request.POST.get("confirm") != "yes":
+        return _fragment(request, "confirm_row", context, changed=False)
+    when = None
+    if kind == "reschedule":
+        try:
+            when = parse_when(request.POST.get("process_after", ""))
+        except ValueError as exc:
+            context["error"] = f"Not rescheduled: {exc}"
+            return _fragment(request, "row_message", context, changed=False)
+    report = operations.perform(
+        getattr(OperatorAction.Kind, kind.upper()),
+        Trigger.objects.filter(pk=pk),
+        user=request.user,
+        when=when,
+        reason=request.POST.get("reason", "")[:1000],
+    )
+    trigger.refresh_from_db()
+    if report.changed:
+        context["message"] = report.message()
+    else:
+        reasons = ", ".join(report.skipped) or "nothing to do"
+        context["error"] = f"Not {operations.VERBS[kind]}: {reasons}."
+    return _fragment(request, "row_message", context, changed=bool(report.changed))
+
+
+@staff_member_required
+@require_POST
+def group_action(request: HttpRequest, kind: str) -> HttpResponse:
+    """Reprocess or reschedule every failed trigger of a failure group; always asks first."""
+    if kind not in GROUP_ACTIONS or not _may(request, kind):
+        raise PermissionDenied
+    trigger_type = request.POST.get("trigger_type", "")
+    fingerprint = request.POST.get("fingerprint", "")
+    queryset = stats.failure_group_queryset(trigger_type, fingerprint)
+    context: dict[str, Any] = {
+        "kind": kind,
+        "trigger_type": trigger_type,
+        "fingerprint": fingerprint,
+        "count": queryset.count(),
+        "process_after": request.POST.get("process_after", ""),
+    }
+    when = None
+    if kind == "reschedule":
+        try:
+            when = parse_when(context["process_after"])
+        except ValueError as exc:
+            context["error"] = f"Not rescheduled: {exc}"
+            return _fragment(request, "group_message", context, changed=False)
+    if request.POST.get("confirm") != "yes":
+        return _fragment(request, "confirm_group", context, changed=False)
+    report = operations.perform(
+        getattr(OperatorAction.Kind, kind.upper()),
+        queryset,
+        user=request.user,
+        when=when,
+        reason=request.POST.get("reason", "")[:1000],
+    )
+    context["message"] = report.message()
+    return _fragment(request, "group_message", context, changed=bool(report.changed))
+
+
+def _fragment(
+    request: HttpRequest, partial: str, context: dict[str, Any], *, changed: bool
+) -> HttpResponse:
+    """The answer to an action: a fragment for htmx, a redirect with a message otherwise."""
+    if not request.htmx:  # type: ignore[attr-defined]
+        text = context.get("error") or context.get("message")
+        if text:
+            messages.add_message(
+                request, messages.ERROR if context.get("error") else messages.SUCCESS, text
+            )
+        if partial.startswith("confirm"):
+            return render(request, "dashboard/confirm.html", {**context, "partial": partial})
+        return redirect("dashboard:index")
+    response = render(request, f"{TEMPLATE}#{partial}", context)
+    if changed:
+        response["HX-Trigger"] = CHANGED_EVENT
+    return response
