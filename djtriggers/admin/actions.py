@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from .. import operations
-from ..exceptions import ProcessError, ProcessLaterError
+from ..exceptions import ProcessError, ProcessLaterError, UnknownTriggerType
 from ..models import OperatorAction, Trigger
 from ..states import CANCELLABLE, REVIVABLE, State
 from .forms import CancelForm, ReprocessForm, RescheduleForm
@@ -86,22 +86,34 @@ def process_triggers_now(
         )
         return
     for trigger in triggers:
-        outcome, level = _process_one(trigger)
+        outcome, level, ran = _process_one(trigger)
         modeladmin.message_user(request, f"{trigger}: {outcome}", level)
+        if ran:  # the attempt is on the trigger's timeline; the operator in the admin log
+            modeladmin.log_change(request, trigger, f"Processed now: {outcome}")
 
 
-def _process_one(trigger: Trigger) -> tuple[str, int]:
+def _process_one(trigger: Trigger) -> tuple[str, int, bool]:
+    """Process one trigger; how it went, its message level, and whether _process ran."""
+    state, process_after = trigger.state, trigger.process_after
     try:
         trigger.process()
-    except ProcessLaterError as exc:
-        return f"not due until {exc.process_after:%Y-%m-%d %H:%M:%S}", messages.WARNING
+    except ProcessLaterError as exc:  # not due: nothing ran
+        when = f"{exc.process_after:%Y-%m-%d %H:%M:%S}"
+        return f"not due until {when}; reprocess it to make it due now", messages.WARNING, False
     except ProcessError as exc:
-        return f"failed ({exc}); try {trigger.number_of_tries} recorded", messages.ERROR
+        return f"failed ({exc}); try {trigger.number_of_tries} recorded", messages.ERROR, True
+    except UnknownTriggerType as exc:
+        return f"not processed: {exc}", messages.ERROR, False
     except Trigger.DoesNotExist:
-        return "deleted meanwhile", messages.WARNING
-    if trigger.status == State.PROCESSED:
-        return "processed", messages.SUCCESS
-    return f"left alone: {trigger.status}", messages.WARNING
+        return "deleted meanwhile", messages.WARNING, False
+    if trigger.state == State.PROCESSED and state != State.PROCESSED:
+        return "processed", messages.SUCCESS, True
+    if trigger.state == State.SCHEDULED and trigger.process_after != process_after:
+        when = f"{trigger.process_after:%Y-%m-%d %H:%M:%S}"
+        return f"asked to run again at {when}", messages.SUCCESS, True
+    if trigger.state == State.SCHEDULED:
+        return "left alone: a worker is processing it", messages.WARNING, False
+    return f"left alone: {operations.SKIP_REASONS[trigger.state]}", messages.WARNING, False
 
 
 def _with_form(

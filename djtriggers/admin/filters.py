@@ -28,12 +28,18 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 class TypeFilter(admin.SimpleListFilter):
-    """The types of the installed trigger classes (no query over the table)."""
+    """The types of the installed trigger classes (no query over the table).
+
+    On the admin of a subclass, only its own types (none: the filter is hidden).
+    """
 
     title = "type"
     parameter_name = "type"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        model = model_admin.model
+        if model.typed is not None:
+            return []
         return [(typed, typed) for typed in trigger_types()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:

@@ -16,11 +16,21 @@ _RELATIVE = re.compile(r"^\s*\+")
 def parse_when(text: str) -> datetime:
     """An absolute date and time, or a delay from now such as ``+2h`` or ``+1d12h``."""
     if _RELATIVE.match(text):
-        return timezone.now() + parse_duration(_RELATIVE.sub("", text))
-    when = parse_datetime(text.strip().replace("T", " ")) if text.strip() else None
+        try:
+            return timezone.now() + parse_duration(_RELATIVE.sub("", text))
+        except ValueError:
+            raise ValueError(
+                f"{text.strip()!r} is not a delay: use + and a number with a unit "
+                "(s, m, h, d or w), e.g. +90s, +30m, +2h or +1d12h."
+            ) from None
+    try:
+        when = parse_datetime(text.strip().replace("T", " "))
+    except ValueError as exc:  # well formed but impossible, such as 2026-02-30
+        raise ValueError(f"{text.strip()!r} is not a valid date and time: {exc}.") from None
     if when is None:
         raise ValueError(
-            f"{text!r} is neither a date and time (2026-12-24 18:00) nor a delay (+2h, +30m, +1d)."
+            f"{text.strip()!r} is neither a date and time (2026-12-24 18:00) "
+            "nor a delay (+2h, +30m, +1d)."
         )
     if timezone.is_naive(when):
         when = timezone.make_aware(when)
@@ -48,6 +58,8 @@ class ReasonMixin(forms.Form):
 
 
 class RescheduleForm(ReasonMixin):
+    field_order = ["process_after", "spread", "reason"]
+
     process_after = WhenField(
         label="Process after",
         help_text="A date and time (2026-12-24 18:00, in the server's time zone) "
@@ -65,9 +77,11 @@ class RescheduleForm(ReasonMixin):
 
 
 class ReprocessForm(ReasonMixin):
+    field_order = ["spread", "reason"]
+
     spread = forms.CharField(
         label="Spread over",
-        help_text="Optional: pace the triggers over this period (e.g. 1h) so that a "
+        help_text="Pace the triggers over this period (e.g. 30m, 1h, 1d) so that a "
         "system that was down is not flooded.",
     )
 

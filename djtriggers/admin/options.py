@@ -5,12 +5,12 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.contrib.admin.utils import quote
+from django.contrib.admin.utils import quote, unquote
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.db.models import Model, QuerySet
+from django.forms import ModelForm
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from .. import operations
 from ..models import OperatorAction, Trigger
-from ..states import Status
+from ..states import CANCELLABLE, REVIVABLE, State, Status
 from .actions import (
     cancel_triggers,
     process_triggers_now,
@@ -33,17 +33,12 @@ from .importexport import TriggerImportExportMixin
 from .paginator import CappedPaginator
 from .timeline import timeline
 
-# Fields the engine owns: shown, never edited in a form.
-SYSTEM_FIELDS = (
-    "trigger_type",
-    "state",
-    "date_received",
-    "date_processed",
-    "number_of_tries",
-    "successful",
-    "last_error",
-    "locked_by",
-    "locked_until",
+# What an operator may edit on a trigger's page; every other field the engine owns.
+EDITABLE_FIELDS = ("source", "process_after")
+SYSTEM_FIELDS = tuple(
+    field.name
+    for field in Trigger._meta.concrete_fields
+    if not field.primary_key and field.name not in EDITABLE_FIELDS
 )
 
 # The ordering that the index of each status filter serves.
@@ -66,13 +61,13 @@ class TriggerAdmin(TriggerImportExportMixin, admin.ModelAdmin):
 
     list_display = [
         "id",
-        "trigger_type",
+        "type_column",
         "source",
         "status_badge",
-        "date_received",
+        "received_column",
         "process_after_column",
-        "date_processed",
-        "number_of_tries",
+        "processed_column",
+        "tries_column",
         "short_error",
     ]
     list_display_links = ["id"]
@@ -95,7 +90,10 @@ class TriggerAdmin(TriggerImportExportMixin, admin.ModelAdmin):
     ]
     paginator = CappedPaginator
     show_full_result_count = False
+    # Facet counts are a COUNT per filter choice over the whole table.
+    show_facets = admin.ShowFacets.NEVER
     list_per_page = 50
+    change_list_template = "djtriggers/admin/trigger_change_list.html"
     change_form_template = "djtriggers/admin/trigger_change_form.html"
 
     class Media:
@@ -103,21 +101,35 @@ class TriggerAdmin(TriggerImportExportMixin, admin.ModelAdmin):
 
     # --- columns ---------------------------------------------------------------
 
+    @admin.display(description="type", ordering="trigger_type")
+    def type_column(self, obj: Trigger) -> str:
+        return obj.trigger_type
+
     @admin.display(description="status", ordering="state")
     def status_badge(self, obj: Trigger) -> str:
         return format_html('<span class="djt-badge djt-{0}">{0}</span>', obj.status)
 
+    @admin.display(description="received", ordering="date_received")
+    def received_column(self, obj: Trigger) -> str:
+        return _when(obj.date_received)
+
     @admin.display(description="process after", ordering="process_after")
     def process_after_column(self, obj: Trigger) -> str:
-        if obj.process_after is None:
-            return "-"
-        when = timezone.localtime(obj.process_after).strftime("%Y-%m-%d %H:%M:%S")
-        if obj.status == Status.DUE:
-            overdue = timesince(obj.process_after, timezone.now())
+        when = _when(obj.process_after)
+        if obj.process_after is not None and obj.status == Status.DUE:
+            overdue = timesince(obj.process_after, timezone.now(), depth=1)
             return format_html(
                 '{}<br><span class="djt-overdue">overdue by {}</span>', when, overdue
             )
         return when
+
+    @admin.display(description="processed", ordering="date_processed")
+    def processed_column(self, obj: Trigger) -> str:
+        return _when(obj.date_processed)
+
+    @admin.display(description="tries", ordering="number_of_tries")
+    def tries_column(self, obj: Trigger) -> int:
+        return obj.number_of_tries
 
     @admin.display(description="last error")
     def short_error(self, obj: Trigger) -> str:
@@ -142,6 +154,10 @@ class TriggerAdmin(TriggerImportExportMixin, admin.ModelAdmin):
         return results, may_have_duplicates
 
     # --- permissions (the custom ones of Trigger.Meta.permissions) ---------------
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A base Trigger has no type, so nothing could process it.
+        return self.model.typed is not None and super().has_add_permission(request)
 
     def _has(self, request: HttpRequest, codename: str) -> bool:
         return request.user.has_perm(f"{Trigger._meta.app_label}.{codename}_trigger")
@@ -185,6 +201,17 @@ class TriggerAdmin(TriggerImportExportMixin, admin.ModelAdmin):
 
     # --- the trigger's page ------------------------------------------------------
 
+    def save_model(
+        self, request: HttpRequest, obj: Any, form: ModelForm[Any], change: bool
+    ) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # Only the edited fields: a full save would write back the state, tries
+        # and lock read at the start of this request, undoing a worker's progress.
+        fields = [name for name in form.changed_data if _is_concrete(obj, name)]
+        obj.save(update_fields=fields)
+
     def change_view(
         self,
         request: HttpRequest,
@@ -192,7 +219,7 @@ class TriggerAdmin(TriggerImportExportMixin, admin.ModelAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        obj = self.get_object(request, object_id)
+        obj = self.get_object(request, unquote(object_id))
         extra = dict(extra_context or {})
         if obj is not None:
             extra["timeline"] = timeline(obj)
@@ -202,15 +229,16 @@ class TriggerAdmin(TriggerImportExportMixin, admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra)
 
     def _object_actions(self, request: HttpRequest, obj: Trigger) -> list[dict[str, str]]:
+        """The buttons that apply to the trigger's state and that the user may press."""
         buttons = []
         info = self.model._meta.app_label, self.model._meta.model_name
-        for kind, label, allowed in (
-            ("reprocess", "Reprocess", self.has_reprocess_permission(request)),
-            ("reschedule", "Reschedule", self.has_reschedule_permission(request)),
-            ("cancel", "Cancel", self.has_cancel_permission(request)),
-            ("process", "Process now", self.has_reprocess_permission(request)),
+        for kind, label, allowed, states in (
+            ("reprocess", "Reprocess", self.has_reprocess_permission(request), REVIVABLE),
+            ("reschedule", "Reschedule", self.has_reschedule_permission(request), REVIVABLE),
+            ("cancel", "Cancel", self.has_cancel_permission(request), CANCELLABLE),
+            ("process", "Process now", self.has_reprocess_permission(request), (State.SCHEDULED,)),
         ):
-            if allowed:
+            if allowed and obj.state in states:
                 url = reverse(f"admin:{info[0]}_{info[1]}_{kind}", args=[quote(obj.pk)])
                 buttons.append({"kind": kind, "label": label, "url": url})
         return buttons
@@ -238,7 +266,9 @@ class TriggerAdmin(TriggerImportExportMixin, admin.ModelAdmin):
         permission = "reprocess" if kind == "process" else kind
         if not getattr(self, f"has_{permission}_permission")(request):
             raise PermissionDenied
-        obj = get_object_or_404(self.get_queryset(request), pk=object_id)
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404(f"No trigger with id {object_id!r}.")
         change_url = reverse(
             f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}_change",
             args=[quote(obj.pk)],
@@ -266,3 +296,19 @@ class TriggerAdmin(TriggerImportExportMixin, admin.ModelAdmin):
         level = messages.SUCCESS if report.changed else messages.WARNING
         self.message_user(request, report.message(), level)
         return HttpResponseRedirect(change_url)
+
+
+def _is_concrete(obj: Model, name: str) -> bool:
+    try:
+        field = obj._meta.get_field(name)
+    except FieldDoesNotExist:  # a form field of its own
+        return False
+    return bool(field.concrete) and not field.many_to_many
+
+
+def _when(value: datetime | None) -> str:
+    """The date over the time: the changelist has many columns."""
+    if value is None:
+        return "-"
+    local = timezone.localtime(value)
+    return format_html("{}<br>{}", f"{local:%Y-%m-%d}", f"{local:%H:%M:%S}")

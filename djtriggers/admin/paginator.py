@@ -16,10 +16,11 @@ class CappedPaginator(Paginator):
     """Counts up to COUNT_CAP rows (``capped`` tells when there are more).
 
     The unfiltered table on PostgreSQL is counted from the planner's estimate
-    instead, which costs nothing.
+    instead, which costs nothing (``estimated`` tells).
     """
 
     capped = False
+    estimated = False
 
     @cached_property
     def count(self) -> int:
@@ -30,7 +31,7 @@ class CappedPaginator(Paginator):
         if not query.where and qs.db and connections[qs.db].vendor == "postgresql":
             estimate = _postgres_estimate(qs)
             if estimate > COUNT_CAP:
-                self.capped = True
+                self.capped = self.estimated = True
                 return estimate
         count = qs.order_by()[: COUNT_CAP + 1].count()
         if count > COUNT_CAP:

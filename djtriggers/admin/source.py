@@ -33,7 +33,7 @@ class SourceTriggersMixin:
     ) -> HttpResponse:
         extra = dict(extra_context or {})
         obj = self.get_object(request, object_id)  # type: ignore[attr-defined]
-        if obj is not None and request.user.has_perm("djtriggers.view_trigger"):
+        if obj is not None and _may_view_triggers(request):
             source = self.get_trigger_source(obj)
             triggers = Trigger.objects.filter(source=source)
             extra["source_triggers"] = list(triggers.order_by("-id")[:SHOWN])
@@ -42,3 +42,9 @@ class SourceTriggersMixin:
             }
             extra["source_trigger_query"] = source
         return super().change_view(request, object_id, form_url, extra)  # type: ignore[misc]
+
+
+def _may_view_triggers(request: HttpRequest) -> bool:
+    return any(
+        request.user.has_perm(f"djtriggers.{action}_trigger") for action in ("view", "change")
+    )

@@ -67,4 +67,6 @@ def _operator_title(action: Any) -> str:
         title += f" to {action.process_after:%Y-%m-%d %H:%M:%S %Z}"
     if action.spread:
         title += f", spread over {action.spread}"
+    if action.changed > 1:
+        title += f" ({action.changed} triggers at once)"
     return title
