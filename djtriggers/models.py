@@ -299,6 +299,7 @@ class OperatorAction(models.Model):
         REPROCESS = "reprocess", "Reprocess"
         RESCHEDULE = "reschedule", "Reschedule"
         CANCEL = "cancel", "Cancel"
+        PROCESS = "process", "Process now"
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     user = models.ForeignKey(

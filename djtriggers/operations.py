@@ -37,7 +37,14 @@ VERBS: dict[str, str] = {
     OperatorAction.Kind.REPROCESS: "reprocessed",
     OperatorAction.Kind.RESCHEDULE: "rescheduled",
     OperatorAction.Kind.CANCEL: "cancelled",
+    OperatorAction.Kind.PROCESS: "processed now",
 }
+# What perform() does; processing now is the engine's, only audited here.
+BULK_KINDS = (
+    OperatorAction.Kind.REPROCESS,
+    OperatorAction.Kind.RESCHEDULE,
+    OperatorAction.Kind.CANCEL,
+)
 
 
 @dataclass
@@ -50,9 +57,12 @@ class Report:
     action: OperatorAction | None = None
 
     def message(self) -> str:
-        """E.g. "3 cancelled, 2 skipped: already processed"."""
+        """E.g. "3 cancelled, 2 skipped: already processed", or "…: 1 running, 1 …"."""
         text = f"{self.changed} {VERBS[self.kind]}"
-        if self.skipped:
+        if len(self.skipped) == 1:
+            [(reason, n)] = self.skipped.items()
+            text += f", {n} skipped: {reason}"
+        elif self.skipped:
             reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(self.skipped.items()))
             text += f", {sum(self.skipped.values())} skipped: {reasons}"
         return text
@@ -73,8 +83,8 @@ def perform(
     ``spread`` paces a reprocess or reschedule: the triggers become due one
     after another over that period instead of all at once.
     """
-    if kind not in VERBS:
-        raise ValueError(f"Unknown operator action {kind!r}; use one of {', '.join(VERBS)}.")
+    if kind not in BULK_KINDS:
+        raise ValueError(f"Unknown operator action {kind!r}; use one of {', '.join(BULK_KINDS)}.")
     start = when or timezone.now()
     allowed = CANCELLABLE if kind == OperatorAction.Kind.CANCEL else REVIVABLE
     report = Report(kind)
@@ -123,6 +133,18 @@ def perform(
     action.save(update_fields=["changed", "skipped"])
     report.action = action
     return report
+
+
+def record_processing(triggers: list[Trigger], *, user: Any, reason: str = "") -> OperatorAction:
+    """Audit an operator's "process now" of ``triggers`` (each one's try is an attempt)."""
+    action = OperatorAction.objects.create(
+        kind=OperatorAction.Kind.PROCESS,
+        user=user if getattr(user, "pk", None) else None,
+        reason=reason,
+        changed=len(triggers),
+    )
+    action.triggers.add(*triggers)
+    return action
 
 
 def _chunks(queryset: QuerySet[Any], size: int) -> Iterator[list[Any]]:

@@ -310,7 +310,7 @@ def test_reschedule__page_then_delay_from_now(client, root):
 
     before = timezone.now()
     response = confirm(client, "reschedule_triggers", [*triggers, done], process_after="+2h")
-    assert messages_of(response) == ["2 rescheduled, 1 skipped: 1 already processed"]
+    assert messages_of(response) == ["2 rescheduled, 1 skipped: already processed"]
     for trigger in triggers:
         trigger.refresh_from_db()
         assert trigger.status == "pending"
@@ -367,7 +367,7 @@ def test_cancel__on_yes_cancels_and_reports_skips(client, root):
     waiting = make(3)
     left = [processed(), processed()]
     response = confirm(client, "cancel_triggers", [*waiting, *left], reason="partner down")
-    assert messages_of(response) == ["3 cancelled, 2 skipped: 2 already processed"]
+    assert messages_of(response) == ["3 cancelled, 2 skipped: already processed"]
     assert states(*waiting, *left) == ["cancelled"] * 3 + ["processed"] * 2
 
 
@@ -751,7 +751,7 @@ def test_object_action__reprocess_with_reason_is_audited(client, root):
 def test_object_action__cancel_an_already_processed_trigger_is_skipped(client, root):
     trigger = processed()
     response = client.post(f"{CHANGELIST}{trigger.pk}/cancel/", follow=True)
-    assert messages_of(response) == ["0 cancelled, 1 skipped: 1 already processed"]
+    assert messages_of(response) == ["0 cancelled, 1 skipped: already processed"]
     assert [m.level_tag for m in response.context["messages"]] == ["warning"]
     assert not LogEntry.objects.exists()
 
@@ -803,7 +803,7 @@ def test_audit__operator_action_and_a_log_entry_per_changed_trigger(client):
         (user, CHANGE, "trigger")
     }
     assert {e.change_message for e in entries} == {
-        "3 cancelled, 1 skipped: 1 already processed — partner down"
+        "3 cancelled, 1 skipped: already processed — partner down"
     }
 
 
@@ -980,3 +980,13 @@ def test_source_triggers__hidden_without_trigger_permission(client):
 def test_trigger_admin_is_the_registered_admin():
     assert isinstance(admin.site._registry[Trigger], TriggerAdmin)
     assert isinstance(admin.site._registry[PayBill], TriggerAdmin)
+
+
+def test_search__a_source_with_dollar_is_a_prefix_match_on_source_only(client, root):
+    from tests.testapp.models import NoopTrigger
+
+    hit = NoopTrigger.objects.create(source="billing.invoice$12")
+    longer = NoopTrigger.objects.create(source="billing.invoice$123")
+    NoopTrigger.objects.create(source="x", last_error="see billing.invoice$12")
+    response = client.get(CHANGELIST, {"q": "billing.invoice$12"})
+    assert {t.pk for t in response.context["cl"].result_list} == {hit.pk, longer.pk}

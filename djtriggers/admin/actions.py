@@ -26,7 +26,7 @@ from .forms import CancelForm, ReprocessForm, RescheduleForm
 if TYPE_CHECKING:
     from django import forms
 
-    from .options import TriggerAdmin
+    from .pages import TriggerPageMixin as TriggerAdmin
 
 # Processing now runs in the web request: only for a handful of triggers.
 PROCESS_NOW_LIMIT = 20
@@ -85,11 +85,17 @@ def process_triggers_now(
             messages.ERROR,
         )
         return
+    ran = []
     for trigger in triggers:
-        outcome, level, ran = _process_one(trigger)
+        outcome, level, did_run = _process_one(trigger)
         modeladmin.message_user(request, f"{trigger}: {outcome}", level)
-        if ran:  # the attempt is on the trigger's timeline; the operator in the admin log
+        if did_run:  # the attempt is on the trigger's timeline; the operator in the admin log
             modeladmin.log_change(request, trigger, f"Processed now: {outcome}")
+            ran.append(trigger)
+    if ran:
+        operations.record_processing(
+            ran, user=request.user, reason=request.POST.get("reason", "")[:1000]
+        )
 
 
 def _process_one(trigger: Trigger) -> tuple[str, int, bool]:

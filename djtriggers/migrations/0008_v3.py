@@ -142,7 +142,7 @@ class Migration(migrations.Migration):
             name='OperatorAction',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('reprocess', 'Reprocess'), ('reschedule', 'Reschedule'), ('cancel', 'Cancel')], max_length=10)),
+                ('kind', models.CharField(choices=[('reprocess', 'Reprocess'), ('reschedule', 'Reschedule'), ('cancel', 'Cancel'), ('process', 'Process now')], max_length=10)),
                 ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
                 ('reason', models.TextField(blank=True)),
                 ('process_after', models.DateTimeField(blank=True, null=True)),

@@ -1,0 +1,501 @@
+"""Benchmark: the trigger changelist on a million rows, ours vs a plain ModelAdmin.
+
+    .venv/bin/python bench/admin_changelist.py [--requests 30] [--rows 1000000] [--refill]
+
+It fills the PostgreSQL database ``djtriggers_bench_admin`` on 127.0.0.1 with a
+realistic mix of triggers (once: the rows are kept between runs; ``--refill``
+rebuilds them), then times admin pages in process with Django's test Client,
+logged in as a superuser: our ``TriggerAdmin`` at /admin/ and a plain
+``ModelAdmin`` for the same table at /plain/ (``admin_urls.py``). It prints the
+median and p95 per page, the queries per page, the goals, and the plans of our
+changelist's list and count queries. Results go to bench/results/ too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+PG_DATABASE = "djtriggers_bench_admin"
+OURS = "/admin/djtriggers/trigger/"
+PLAIN = "/plain/djtriggers/trigger/"
+SEARCH = "billing.invoice$12345"
+# Goals for our pages: p95 under this, and the plain admin's median this many times ours.
+P95_GOAL_MS = 300.0
+RATIO_GOAL = 3.0
+GOAL_PAGES = ("default", "status=failed")
+# The pages whose list and count queries are always explained.
+EXPLAINED = ("default", "status=failed")
+
+# The mix of the fill, per 1000 rows (the rest are processed).
+MIX = {"failed": 20, "due": 10, "pending": 20, "running": 1, "cancelled": 30}
+
+FILL_SQL = """
+INSERT INTO djtriggers_trigger (
+    trigger_type, source, date_received, date_processed, process_after,
+    number_of_tries, successful, state, last_error, error_fingerprint, locked_by, locked_until
+)
+SELECT
+    kind.trigger_type,
+    CASE
+        WHEN kind.trigger_type LIKE 'billing.%%' THEN 'billing.invoice$' || (g.i / 2)
+        WHEN kind.trigger_type = 'mail.welcome' THEN 'auth.user$' || (g.i / 5)
+        WHEN kind.trigger_type = 'crm.sync_contact' THEN 'crm.contact$' || (g.i / 3)
+        WHEN kind.trigger_type = 'shop.export_order' THEN 'shop.order$' || g.i
+    END,
+    received.at,
+    CASE mix.status
+        WHEN 'processed' THEN received.at + make_interval(secs => 0.2 + (g.i %% 97) / 10.0)
+        WHEN 'failed' THEN received.at + make_interval(mins => 30 + g.i %% 600)
+        WHEN 'cancelled' THEN received.at + make_interval(hours => 1 + g.i %% 48)
+    END,
+    CASE mix.status
+        WHEN 'due' THEN %(now)s - make_interval(mins => g.i %% 360)
+        WHEN 'pending' THEN %(now)s + make_interval(mins => 1 + g.i %% 43200)
+        WHEN 'running' THEN %(now)s - make_interval(secs => g.i %% 60)
+        ELSE received.at
+    END,
+    CASE mix.status
+        WHEN 'failed' THEN 5 WHEN 'due' THEN g.i %% 3 WHEN 'pending' THEN g.i %% 2
+        WHEN 'running' THEN 0 WHEN 'cancelled' THEN 0 ELSE 1
+    END,
+    CASE mix.status WHEN 'processed' THEN true WHEN 'failed' THEN false END,
+    CASE WHEN mix.status IN ('due', 'pending') THEN 'scheduled' ELSE mix.status END,
+    CASE
+        WHEN mix.status = 'failed' OR (mix.status = 'due' AND g.i %% 3 > 0) THEN
+            CASE g.i %% 3
+                WHEN 0 THEN 'requests.exceptions.ConnectionError: HTTPSConnectionPool('
+                    || 'host=''api.payments.example'', port=443): Max retries exceeded with url: '
+                    || '/v1/invoices/' || (g.i / 2) || ' (Caused by NewConnectionError(''<urllib3.'
+                    || 'connection.HTTPSConnection object>: Failed to establish a new connection: '
+                    || '[Errno 111] Connection refused''))'
+                WHEN 1 THEN 'smtplib.SMTPRecipientsRefused: {''user' || (g.i / 5)
+                    || '@example.com'': (550, b''5.1.1 The email account that you tried to reach '
+                    || 'does not exist.'')}'
+                ELSE 'KeyError: ''customer_id'' while exporting order ' || g.i
+                    || ' to the warehouse (payload version 3)'
+            END
+        ELSE ''
+    END,
+    CASE WHEN mix.status = 'failed' OR (mix.status = 'due' AND g.i %% 3 > 0)
+        THEN left(md5(kind.trigger_type || (g.i %% 3)), 16) ELSE ''
+    END,
+    CASE WHEN mix.status = 'running' THEN 'worker-' || (g.i %% 4) || ':' || (1000 + g.i %% 7) END,
+    CASE WHEN mix.status = 'running' THEN %(now)s + interval '5 minutes' END
+FROM generate_series(1, %(rows)s) AS g(i)
+CROSS JOIN LATERAL (
+    SELECT %(start)s + interval '60 days' * (g.i::float8 / %(rows)s) AS at
+) AS received
+CROSS JOIN LATERAL (
+    SELECT CASE
+        WHEN (g.i::bigint * 7919) %% 1000 < 20 THEN 'failed'
+        WHEN (g.i::bigint * 7919) %% 1000 < 30 THEN 'due'
+        WHEN (g.i::bigint * 7919) %% 1000 < 50 THEN 'pending'
+        WHEN (g.i::bigint * 7919) %% 1000 < 51 THEN 'running'
+        WHEN (g.i::bigint * 7919) %% 1000 < 81 THEN 'cancelled'
+        ELSE 'processed'
+    END AS status
+) AS mix
+CROSS JOIN LATERAL (
+    SELECT CASE
+        WHEN (g.i * 31 + g.i / 7) %% 100 < 40 THEN 'billing.invoice'
+        WHEN (g.i * 31 + g.i / 7) %% 100 < 55 THEN 'billing.reminder'
+        WHEN (g.i * 31 + g.i / 7) %% 100 < 75 THEN 'mail.welcome'
+        WHEN (g.i * 31 + g.i / 7) %% 100 < 90 THEN 'crm.sync_contact'
+        WHEN (g.i * 31 + g.i / 7) %% 100 < 98 THEN 'shop.export_order'
+        ELSE 'reports.nightly'
+    END AS trigger_type
+) AS kind
+"""
+
+# Each failed trigger's tries, so its page shows a timeline (run without parameters).
+ATTEMPTS_SQL = """
+INSERT INTO djtriggers_triggerattempt (
+    trigger_id, number, worker, started_at, finished_at, outcome,
+    exception_class, message, traceback
+)
+SELECT t.id, n, 'worker-' || (t.id % 4), t.date_processed - make_interval(mins => 10 * (5 - n)),
+    t.date_processed - make_interval(mins => 10 * (5 - n)) + interval '250 milliseconds',
+    'failure', split_part(t.last_error, ':', 1), split_part(t.last_error, ': ', 2),
+    'Traceback (most recent call last):' || repeat(E'\n  File "app/tasks.py", line 42', 8)
+        || E'\n' || t.last_error
+FROM djtriggers_trigger t CROSS JOIN generate_series(1, 5) AS n
+WHERE t.state = 'failed'
+"""
+
+
+@dataclass
+class Page:
+    name: str
+    ours: str
+    plain: str
+    ours_params: dict[str, str] = field(default_factory=dict)
+    plain_params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Timing:
+    ms: list[float] = field(default_factory=list)
+    queries: int = 0
+    sql_ms: float = 0.0
+    slowest: list[tuple[float, str]] = field(default_factory=list)
+    captured: list[str] = field(default_factory=list)
+    status: int = 0
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.ms)
+
+    @property
+    def p95(self) -> float:
+        ordered = sorted(self.ms)
+        return ordered[max(math.ceil(0.95 * len(ordered)) - 1, 0)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=positive_int, default=1_000_000, help="default 1000000")
+    parser.add_argument(
+        "--requests", type=positive_int, default=30, help="timed requests per page (default 30)"
+    )
+    parser.add_argument("--warmups", type=int, default=3, help="untimed requests first (3)")
+    parser.add_argument("--refill", action="store_true", help="rebuild the rows even if present")
+    parser.add_argument("--no-plain", action="store_true", help="time only ours")
+    args = parser.parse_args()
+
+    started = time.monotonic()
+    needs_fill = prepare_database(args.rows, refill=args.refill)
+    os.environ.update(
+        BENCH_DB="postgres", BENCH_DB_NAME=PG_DATABASE, DJANGO_SETTINGS_MODULE="admin_settings"
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    if needs_fill:
+        fill(args.rows)
+    client = logged_in_client()
+    pages = build_pages()
+
+    load = os.getloadavg()[0]
+    print(f"Timing {args.requests} requests per page after {args.warmups} warm-ups.")
+    results: dict[tuple[str, str], Timing] = {}
+    for page in pages:
+        sides = [("ours", page.ours, page.ours_params)]
+        if not args.no_plain:
+            sides.append(("plain", page.plain, page.plain_params))
+        for side, url, params in sides:
+            timing = time_page(client, url, params, args.requests, args.warmups)
+            results[(page.name, side)] = timing
+            print(
+                f"  {page.name:<15} {side:<6} median {timing.median:7.1f} ms  "
+                f"p95 {timing.p95:7.1f} ms  {timing.queries} queries",
+                flush=True,
+            )
+
+    print()
+    print(report(pages, results, args))
+    print(
+        f"Load average (1 min) {load:.1f} before and {os.getloadavg()[0]:.1f} after the timing, "
+        f"on {os.cpu_count()} CPUs: other load shows as noise, in p95 most."
+    )
+    print()
+    plans = explain(results)
+    print(plans)
+    print(f"Total time: {time.monotonic() - started:.0f}s")
+    save(pages, results, plans, args)
+
+
+def positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive integer.")
+    return number
+
+
+# --- the database ------------------------------------------------------------
+
+
+def prepare_database(rows: int, *, refill: bool) -> bool:
+    """Create the database if need be; whether it must be (re)filled.
+
+    The database's comment records what filled it: the migrations, the fill and
+    the number of rows. When any of them changed (or with ``--refill``) the
+    database is dropped and created again, so an edited migration cannot leave
+    a stale schema behind.
+    """
+    import psycopg
+
+    try:
+        conn = psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres")
+    except psycopg.OperationalError as error:
+        sys.exit(f"PostgreSQL is not up on 127.0.0.1:5432 (`make services`): {error}")
+    with conn:
+        conn.autocommit = True
+        row = conn.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+            [PG_DATABASE],
+        ).fetchone()
+        if row is not None and row[0] == fill_stamp(rows) and not refill:
+            print(f"Using the {rows:,} triggers in {PG_DATABASE} (--refill rebuilds them).")
+            return False
+        conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {PG_DATABASE}")
+    return True
+
+
+def fill_stamp(rows: int) -> str:
+    migrations = sorted((BENCH.parent / "djtriggers" / "migrations").glob("*.py"))
+    digest = hashlib.sha1(f"{rows}\0{FILL_SQL}\0{ATTEMPTS_SQL}".encode())
+    for path in migrations:
+        digest.update(path.read_bytes())
+    return f"djtriggers bench: {rows} rows, {digest.hexdigest()[:16]}"
+
+
+def fill(rows: int) -> None:
+    from django.db import connection
+    from django.utils import timezone
+
+    print(f"Filling {PG_DATABASE} with {rows:,} triggers...", end=" ", flush=True)
+    began = time.monotonic()
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("SET maintenance_work_mem = '256MB'")
+        cursor.execute(FILL_SQL, {"rows": rows, "now": now, "start": now - timedelta(days=60)})
+        cursor.execute(ATTEMPTS_SQL)
+    # What autovacuum does to an insert-only table soon enough: statistics and the
+    # visibility map (which index-only scans need). VACUUM cannot run in a transaction.
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE djtriggers_trigger")
+        cursor.execute("VACUUM ANALYZE djtriggers_triggerattempt")
+        cursor.execute(f"COMMENT ON DATABASE {PG_DATABASE} IS %s", [fill_stamp(rows)])
+    print(f"{time.monotonic() - began:.0f}s")
+
+
+def logged_in_client() -> Any:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    user_model = get_user_model()
+    user = user_model.objects.filter(username="bench").first()
+    if user is None:
+        user = user_model.objects.create_superuser("bench", "bench@example.com", "bench")
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def build_pages() -> list[Page]:
+    from django.utils import timezone
+
+    from djtriggers.models import Trigger
+
+    failed = Trigger.objects.failed().order_by("-date_processed").values_list("pk", flat=True)
+    change = list(failed[:101])[-1]
+    now = timezone.now().isoformat()
+    return [
+        Page("default", OURS, PLAIN),
+        Page("status=failed", OURS, PLAIN, {"status": "failed"}, {"state__exact": "failed"}),
+        Page(
+            "status=due",
+            OURS,
+            PLAIN,
+            {"status": "due"},
+            {"state__exact": "scheduled", "process_after__lte": now},
+        ),
+        Page("search", OURS, PLAIN, {"q": SEARCH}, {"q": SEARCH}),
+        Page("change page", f"{OURS}{change}/change/", f"{PLAIN}{change}/change/"),
+    ]
+
+
+# --- timing --------------------------------------------------------------------
+
+
+def time_page(client: Any, url: str, params: dict[str, str], n: int, warmups: int) -> Timing:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    timing = Timing()
+    for _ in range(warmups):
+        client.get(url, params)
+    for _ in range(n):
+        began = time.perf_counter()
+        response = client.get(url, params)
+        timing.ms.append((time.perf_counter() - began) * 1000)
+    timing.status = response.status_code
+    # One more request, untimed, for its queries.
+    with CaptureQueriesContext(connection) as captured:
+        client.get(url, params)
+    timing.queries = len(captured.captured_queries)
+    times = [(float(q["time"]) * 1000, q["sql"]) for q in captured.captured_queries]
+    timing.sql_ms = sum(t for t, _ in times)
+    timing.slowest = sorted(times, reverse=True)[:3]
+    timing.captured = [sql for _, sql in times]
+    return timing
+
+
+# --- report --------------------------------------------------------------------
+
+
+def report(pages: list[Page], results: dict[tuple[str, str], Timing], args: Any) -> str:
+    lines = [
+        f"{'page':<15} {'ours median':>11} {'p95':>7} {'queries':>7} {'sql':>7}  "
+        f"{'plain median':>12} {'p95':>7} {'queries':>7} {'sql':>7}  {'ratio':>6}  goal",
+    ]
+    problems: list[str] = []
+    for page in pages:
+        ours = results[(page.name, "ours")]
+        plain = results.get((page.name, "plain"))
+        ratio = plain.median / ours.median if plain else None
+        goal = "-"
+        if page.name in GOAL_PAGES:
+            p95_ok = ours.p95 < P95_GOAL_MS
+            ratio_ok = ratio is None or ratio >= RATIO_GOAL
+            goal = "met" if p95_ok and ratio_ok else "NOT MET"
+            if not p95_ok:
+                goal += f" (p95 >= {P95_GOAL_MS:g} ms)"
+            if not ratio_ok:
+                goal += f" (< {RATIO_GOAL:g}x)"
+        elif ours.p95 >= P95_GOAL_MS:
+            goal = f"(p95 >= {P95_GOAL_MS:g} ms)"
+        plain_cols = (
+            f"{plain.median:10.1f}ms {plain.p95:5.0f}ms {plain.queries:>7} {plain.sql_ms:5.0f}ms"
+            if plain
+            else f"{'-':>12} {'-':>7} {'-':>7} {'-':>7}"
+        )
+        lines.append(
+            f"{page.name:<15} {ours.median:9.1f}ms {ours.p95:5.0f}ms {ours.queries:>7} "
+            f"{ours.sql_ms:5.0f}ms  {plain_cols}  "
+            f"{'-' if ratio is None else f'{ratio:5.1f}x':>6}  {goal}"
+        )
+        for side, timing in (("ours", ours), ("plain", plain)):
+            if timing and timing.status != 200:
+                problems.append(f"{page.name} ({side}) answered {timing.status}.")
+    lines += [
+        "",
+        f"ms: wall time of one in-process request (test Client, superuser); median and p95 of "
+        f"{args.requests} after {args.warmups} warm-ups. queries and sql: one further request "
+        "under CaptureQueriesContext. ratio: plain median / ours median.",
+        f"Goals on {' and '.join(GOAL_PAGES)}: p95 < {P95_GOAL_MS:g} ms and >= {RATIO_GOAL:g}x "
+        "the plain ModelAdmin.",
+        f"{args.rows:,} triggers in {PG_DATABASE}; plain = admin.ModelAdmin with model-field "
+        "columns, list_filter state and trigger_type, the same search_fields. "
+        f"Django {django_version()}, PostgreSQL {postgres_version()}, "
+        f"Python {platform.python_version()}.",
+        *problems,
+    ]
+    slow = [
+        (page.name, side, timing)
+        for page in pages
+        for side in ("ours",)
+        if (timing := results[(page.name, side)]).p95 >= P95_GOAL_MS
+    ]
+    if slow:
+        lines += ["", "Slowest queries of our slow pages:"]
+        for name, _, timing in slow:
+            for ms, sql in timing.slowest:
+                lines.append(f"  {name}: {ms:.0f} ms  {shorten(sql)}")
+    return "\n".join(lines)
+
+
+def explain(results: dict[tuple[str, str], Timing]) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) of the list and count queries that our pages ran.
+
+    Those of EXPLAINED, and of any of our pages slower than the p95 goal.
+    """
+    from django.db import connection
+
+    slow = [name for (name, side), t in results.items() if side == "ours" and t.p95 >= P95_GOAL_MS]
+    out = []
+    for name in dict.fromkeys([*EXPLAINED, *slow]):
+        timing = results[(name, "ours")]
+        for label, sql in (
+            ("list", list_query(timing.captured)),
+            ("count", count_query(timing.captured)),
+        ):
+            if sql is None:
+                out.append(f"=== ours {name}: no {label} query found")
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+            out.append(f"=== ours {name}, {label} query:\n{shorten(sql, 400)}\n{plan}")
+    return "\n\n".join(out)
+
+
+def list_query(captured: list[str]) -> str | None:
+    # No LIMIT when the results fit on one page: the changelist then reads them all.
+    for sql in captured:
+        if 'FROM "djtriggers_trigger"' in sql and "ORDER BY" in sql and "COUNT(" not in sql:
+            return sql
+    return None
+
+
+def count_query(captured: list[str]) -> str | None:
+    for sql in captured:
+        if ("COUNT(" in sql and '"djtriggers_trigger"' in sql) or "reltuples" in sql:
+            return sql
+    return None
+
+
+def shorten(sql: str, width: int = 160) -> str:
+    sql = " ".join(sql.split())
+    return sql if len(sql) <= width else sql[: width - 1] + "…"
+
+
+def django_version() -> str:
+    import django
+
+    return django.get_version()
+
+
+def postgres_version() -> str:
+    from django.db import connection
+
+    return ".".join(str(part) for part in divmod(connection.pg_version, 10000))
+
+
+def save(pages: list[Page], results: dict[tuple[str, str], Timing], plans: str, args: Any) -> None:
+    folder = BENCH / "results"
+    folder.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    data = {
+        "rows": args.rows,
+        "requests": args.requests,
+        "pages": [
+            {
+                "page": page.name,
+                "side": side,
+                "median_ms": timing.median,
+                "p95_ms": timing.p95,
+                "queries": timing.queries,
+                "sql_ms": timing.sql_ms,
+                "ms": timing.ms,
+            }
+            for page in pages
+            for side in ("ours", "plain")
+            if (timing := results.get((page.name, side))) is not None
+        ],
+        "plans": plans,
+    }
+    path = folder / f"admin_changelist-{stamp}.json"
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    print(f"Saved to {path.relative_to(BENCH.parent)}")
+
+
+if __name__ == "__main__":
+    main()
