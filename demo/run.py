@@ -50,8 +50,11 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signum, interrupt)
     try:
         if wait_for_port(args.port, children):
-            url = f"http://127.0.0.1:{args.port}/admin/"
-            say(f"\nThe demo is running: {url}  login {USERNAME} / {PASSWORD}  Ctrl-C stops it.\n")
+            base = f"http://127.0.0.1:{args.port}"
+            say(
+                f"\nThe demo is running: {base}/admin/ (the admin) and {base}/triggers/ "
+                f"(the live dashboard), login {USERNAME} / {PASSWORD}. Ctrl-C stops it.\n"
+            )
         while all(child.poll() is None for child in children.values()):
             time.sleep(0.5)
         ended = [name for name, child in children.items() if child.poll() is not None]
