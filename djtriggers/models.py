@@ -80,11 +80,22 @@ class Trigger(models.Model):
             ("cancel_trigger", "Can cancel triggers"),
         ]
         indexes = [
-            # pending / due / running and the claim query.
-            models.Index(fields=["state", "process_after"], name="djtriggers_state_after"),
+            # pending / due / running and the claim query; with the type, the
+            # dashboard's counts per type read the index alone.
+            models.Index(
+                fields=["state", "process_after", "trigger_type"],
+                name="djtriggers_state_after_type",
+            ),
             # failed / processed / cancelled, newest first, and cleaning.
             models.Index(fields=["state", "date_processed"], name="djtriggers_state_processed"),
             models.Index(fields=["trigger_type", "state"], name="djtriggers_type_state"),
+            # The dashboard's failure groups (PostgreSQL and SQLite; MariaDB has
+            # no partial indexes and goes through the state index instead).
+            models.Index(
+                fields=["trigger_type", "error_fingerprint", "date_processed", "id"],
+                condition=models.Q(state="failed"),
+                name="djtriggers_failed_groups",
+            ),
         ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -119,7 +119,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='trigger',
-            index=models.Index(fields=['state', 'process_after'], name='djtriggers_state_after'),
+            index=models.Index(fields=['state', 'process_after', 'trigger_type'], name='djtriggers_state_after_type'),
         ),
         migrations.AddIndex(
             model_name='trigger',
@@ -160,6 +160,10 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='triggerattempt',
             index=models.Index(fields=['finished_at'], name='djtriggers_attempt_finished'),
+        ),
+        migrations.AddIndex(
+            model_name='trigger',
+            index=models.Index(condition=models.Q(('state', 'failed')), fields=['trigger_type', 'error_fingerprint', 'date_processed', 'id'], name='djtriggers_failed_groups'),
         ),
         migrations.RunPython(derive_states, migrations.RunPython.noop, elidable=True),
     ]
