@@ -1,0 +1,378 @@
+"""Benchmark: the live dashboard on a million triggers.
+
+    .venv/bin/python bench/dashboard.py [--requests 30] [--attempts 30000] [--profile]
+
+It uses the database of ``admin_changelist.py`` (``djtriggers_bench_admin`` on
+127.0.0.1, filled the same way when missing or stale), adds the last hour of a
+busy system (``dashboard_live.py``: attempts, processed triggers and workers,
+removed again at the end), then times the dashboard in process with Django's
+test Client, logged in as a superuser: the page, its live and list fragments
+(as htmx asks for them) and the summary JSON. It prints the median and p95,
+the queries and their time per request, the time of each part of the page,
+the plans of the slowest queries and, for a request that misses its goal, a
+cProfile of one request. Results go to bench/results/ too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import inspect
+import io
+import json
+import os
+import pstats
+import re
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+# This file is bench/dashboard.py and Python puts bench/ first on the path, where
+# it would shadow the dashboard app: the checkout's root goes before it.
+sys.path.insert(0, str(BENCH.parent))
+
+from admin_changelist import (  # noqa: E402
+    PG_DATABASE,
+    Timing,
+    django_version,
+    fill,
+    logged_in_client,
+    positive_int,
+    postgres_version,
+    prepare_database,
+    shorten,
+)
+
+HTMX = {"HX-Request": "true"}
+LIVE, LIST = 'id="djt-live"', 'id="djt-list"'
+# The number of distinct slowest queries that are explained.
+EXPLAINED = 6
+TIMESTAMP = re.compile(r"'[0-9][0-9 :.+-]+'::timestamptz")
+# What a profile shows: the dashboard's code, the waits on the database, rendering.
+PROFILED = r"/dashboard/|djtriggers/|psycopg/connection.py:\d+\(wait\)|django/shortcuts.py"
+
+
+@dataclass
+class Endpoint:
+    name: str
+    url: str
+    params: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    goal_ms: float | None = None
+    # Empty the cache before each request: what one request a minute per process pays.
+    cold: bool = False
+    # A text the answer must hold, and one it must not (the page is no fragment).
+    holds: str = ""
+    lacks: str = ""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=positive_int, default=1_000_000, help="default 1000000")
+    parser.add_argument(
+        "--requests", type=positive_int, default=30, help="timed requests each (default 30)"
+    )
+    parser.add_argument("--warmups", type=int, default=3, help="untimed requests first (3)")
+    parser.add_argument(
+        "--attempts", type=int, default=30_000, help="attempts in the last hour (30000)"
+    )
+    parser.add_argument("--refill", action="store_true", help="rebuild the rows even if present")
+    parser.add_argument("--profile", action="store_true", help="profile every request kind")
+    args = parser.parse_args()
+
+    started = time.monotonic()
+    needs_fill = prepare_database(args.rows, refill=args.refill)
+    os.environ.update(
+        BENCH_DB="postgres", BENCH_DB_NAME=PG_DATABASE, DJANGO_SETTINGS_MODULE="dashboard_settings"
+    )
+    import django
+
+    django.setup()
+    import dashboard_live
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    if needs_fill:
+        fill(args.rows)
+    dashboard_live.add(args.attempts)
+    try:
+        run(args)
+    finally:
+        print("Removing the last hour...", end=" ", flush=True)
+        began = time.monotonic()
+        dashboard_live.remove()
+        print(f"{time.monotonic() - began:.0f}s")
+    print(f"Total time: {time.monotonic() - started:.0f}s")
+
+
+def run(args: Any) -> None:
+    client = logged_in_client()
+    endpoints = build_endpoints()
+    load = os.getloadavg()[0]
+    print(f"Timing {args.requests} requests each after {args.warmups} warm-ups.")
+    results: dict[str, Timing] = {}
+    for endpoint in endpoints:
+        timing = time_endpoint(client, endpoint, args.requests, args.warmups)
+        results[endpoint.name] = timing
+        print(
+            f"  {endpoint.name:<24} median {timing.median:7.1f} ms  p95 {timing.p95:7.1f} ms  "
+            f"{timing.queries} queries",
+            flush=True,
+        )
+    print()
+    print(report(endpoints, results, args, load))
+    print()
+    parts = time_parts(args.requests)
+    print(parts)
+    print()
+    plans = explain(results)
+    print(plans)
+    missed = [
+        e
+        for e in endpoints
+        if args.profile or (e.goal_ms is not None and results[e.name].p95 >= e.goal_ms)
+    ]
+    profiles = "\n\n".join(profile(client, e) for e in missed)
+    if profiles:
+        print()
+        print(profiles)
+    save(endpoints, results, "\n\n".join([parts, plans, profiles]), args)
+
+
+def build_endpoints() -> list[Endpoint]:
+    from django.urls import reverse
+
+    index = reverse("dashboard:index")
+    summary = reverse("dashboard:summary")
+    live = {**HTMX, "HX-Target": "djt-live"}
+    listed = {**HTMX, "HX-Target": "djt-list"}
+    return [
+        Endpoint("page", index, goal_ms=300, holds="<html"),
+        Endpoint("live fragment", index, headers=live, holds=LIVE, lacks=LIST),
+        Endpoint("list fragment", index, headers=listed, holds=LIST, lacks=LIVE),
+        Endpoint("list ?status=failed", index, {"status": "failed"}, listed, holds="djt-failed"),
+        Endpoint("summary", summary, goal_ms=150, holds='"counts"'),
+        Endpoint("summary, cold cache", summary, cold=True, holds='"counts"'),
+    ]
+
+
+# --- timing --------------------------------------------------------------------
+
+
+def get(client: Any, endpoint: Endpoint) -> Any:
+    from django.core.cache import cache
+
+    if endpoint.cold:
+        cache.clear()
+    return client.get(endpoint.url, endpoint.params, headers=endpoint.headers)
+
+
+def time_endpoint(client: Any, endpoint: Endpoint, n: int, warmups: int) -> Timing:
+    """N timed requests, then one more under CaptureQueriesContext for its queries.
+
+    ``Timing.slowest`` keeps all of that request's queries, the slowest first.
+    """
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    timing = Timing()
+    for _ in range(warmups):
+        get(client, endpoint)
+    for _ in range(n):
+        began = time.perf_counter()
+        response = get(client, endpoint)
+        timing.ms.append((time.perf_counter() - began) * 1000)
+    timing.status = response.status_code
+    body = response.content.decode()
+    if endpoint.holds not in body or (endpoint.lacks and endpoint.lacks in body):
+        timing.status = -timing.status  # reported as a wrong answer
+    with CaptureQueriesContext(connection) as captured:
+        get(client, endpoint)
+    times = [(float(q["time"]) * 1000, q["sql"]) for q in captured.captured_queries]
+    timing.queries = len(times)
+    timing.sql_ms = sum(t for t, _ in times)
+    timing.slowest = sorted(times, reverse=True)
+    return timing
+
+
+def time_parts(n: int) -> str:
+    """Each part of the page on its own: median ms and queries of N calls."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test import RequestFactory
+    from django.test.utils import CaptureQueriesContext
+
+    from dashboard import stats, views
+
+    factory = RequestFactory()
+    parts: list[tuple[str, Callable[[], Any]]] = []
+    for name in (
+        "status_counts",
+        "counts_are_estimated",
+        "type_matrix",
+        "due_board",
+        "upcoming",
+        "failure_groups",
+        "workers",
+        "throughput",
+        "oldest_due_age_seconds",
+    ):
+        function = getattr(stats, name, None)
+        if function is None:
+            continue  # renamed or gone: the page's timing still counts it
+        takes_now = "now" in inspect.signature(function).parameters
+        parts.append((f"stats.{name}", with_now(function) if takes_now else function))
+        if name == "type_matrix":
+            parts.append(("stats.type_matrix, cold cache", cold(with_now(function))))
+    parts.append(("views.list_context", lambda: views.list_context(factory.get("/"))))
+    parts.append(
+        (
+            "views.list_context failed",
+            lambda: views.list_context(factory.get("/", {"status": "failed"})),
+        )
+    )
+    lines = [f"{'part':<34} {'median':>8} {'max':>8} {'queries':>7} {'sql':>8}"]
+    for name, call in parts:
+        ms = []
+        for _ in range(n):
+            began = time.perf_counter()
+            call()
+            ms.append((time.perf_counter() - began) * 1000)
+        with CaptureQueriesContext(connection) as captured:
+            call()
+        sql = sum(float(q["time"]) * 1000 for q in captured.captured_queries)
+        ms.sort()
+        lines.append(
+            f"{name:<34} {ms[len(ms) // 2]:6.1f}ms {ms[-1]:6.1f}ms "
+            f"{len(captured.captured_queries):>7} {sql:6.1f}ms"
+        )
+    cache.clear()
+    return "Parts of the page, called directly:\n" + "\n".join(lines)
+
+
+def with_now(function: Callable[..., Any]) -> Callable[[], Any]:
+    from django.utils import timezone
+
+    return lambda: function(timezone.now())
+
+
+def cold(call: Callable[[], Any]) -> Callable[[], Any]:
+    from django.core.cache import cache
+
+    def cleared() -> Any:
+        cache.clear()
+        return call()
+
+    return cleared
+
+
+# --- report --------------------------------------------------------------------
+
+
+def report(endpoints: list[Endpoint], results: dict[str, Timing], args: Any, load: float) -> str:
+    lines = [
+        f"{'request':<24} {'median':>8} {'p95':>8} {'queries':>7} {'sql':>8}  goal",
+    ]
+    problems = []
+    for endpoint in endpoints:
+        timing = results[endpoint.name]
+        goal = "-"
+        if endpoint.goal_ms is not None:
+            goal = f"p95 < {endpoint.goal_ms:g} ms: " + (
+                "met" if timing.p95 < endpoint.goal_ms else "NOT MET"
+            )
+        lines.append(
+            f"{endpoint.name:<24} {timing.median:6.1f}ms {timing.p95:6.1f}ms "
+            f"{timing.queries:>7} {timing.sql_ms:6.1f}ms  {goal}"
+        )
+        if timing.status != 200:
+            problems.append(
+                f"{endpoint.name} answered {abs(timing.status)}"
+                + (" but not what it should" if timing.status < 0 else "")
+                + "."
+            )
+    lines += [
+        "",
+        f"ms: wall time of one in-process request (test Client, superuser); median and p95 of "
+        f"{args.requests} after {args.warmups} warm-ups. queries and sql: one further request "
+        "under CaptureQueriesContext. Fragments: HX-Request and HX-Target djt-live or djt-list. "
+        "Cold cache: the cache emptied before each request, as one request a minute per "
+        "process finds it (the processed column of the type matrix).",
+        f"{args.rows:,} triggers in {PG_DATABASE} plus the last hour ({args.attempts:,} "
+        f"attempts, 4 workers). Django {django_version()}, PostgreSQL {postgres_version()}. "
+        f"Load average (1 min) {load:.1f} before and {os.getloadavg()[0]:.1f} after, "
+        f"on {os.cpu_count()} CPUs: other load shows as noise, in p95 most.",
+        *problems,
+    ]
+    return "\n".join(lines)
+
+
+def explain(results: dict[str, Timing]) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) of the slowest distinct queries of all the requests."""
+    from django.db import connection
+
+    # The same query in several requests differs only in its timestamps.
+    slowest: dict[str, tuple[float, str, str]] = {}
+    for name, timing in results.items():
+        for ms, sql in timing.slowest:
+            key = TIMESTAMP.sub("?", sql)
+            if key not in slowest or ms > slowest[key][0]:
+                slowest[key] = (ms, name, sql)
+    ranked = sorted(slowest.values(), reverse=True)[:EXPLAINED]
+    out = []
+    for ms, name, sql in ranked:
+        if not sql.lstrip().upper().startswith("SELECT"):
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        out.append(f"=== {ms:.1f} ms in {name}:\n{shorten(sql, 600)}\n{plan}")
+    return f"The {len(out)} slowest queries:\n\n" + "\n\n".join(out)
+
+
+def profile(client: Any, endpoint: Endpoint) -> str:
+    """cProfile of one request: the dashboard's 25 functions with the most cumulative time."""
+    get(client, endpoint)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    get(client, endpoint)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(PROFILED, 25)
+    text = "\n".join(line for line in out.getvalue().splitlines() if line.strip())
+    return f"=== cProfile of one request, {endpoint.name} (the dashboard's functions):\n{text}"
+
+
+def save(endpoints: list[Endpoint], results: dict[str, Timing], text: str, args: Any) -> None:
+    folder = BENCH / "results"
+    folder.mkdir(exist_ok=True)
+    data = {
+        "rows": args.rows,
+        "attempts": args.attempts,
+        "requests": args.requests,
+        "results": [
+            {
+                "request": e.name,
+                "median_ms": results[e.name].median,
+                "p95_ms": results[e.name].p95,
+                "queries": results[e.name].queries,
+                "sql_ms": results[e.name].sql_ms,
+                "goal_ms": e.goal_ms,
+                "ms": results[e.name].ms,
+            }
+            for e in endpoints
+        ],
+        "details": text,
+    }
+    path = folder / f"dashboard-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    print(f"Saved to {path.relative_to(BENCH.parent)}")
+
+
+if __name__ == "__main__":
+    main()
