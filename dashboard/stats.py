@@ -8,6 +8,7 @@ column of the type matrix is cached for a minute.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -109,6 +110,17 @@ def _processed_by_type() -> dict[str, int]:
     return cached
 
 
+# A due trigger without process_after ("due now") has waited since it was received.
+_OLDEST = {
+    "oldest_after": Min("process_after"),
+    "oldest_received": Min("date_received", filter=Q(process_after__isnull=True)),
+}
+
+
+def _oldest(row: dict[str, Any]) -> datetime | None:
+    return min(filter(None, (row["oldest_after"], row["oldest_received"])), default=None)
+
+
 @dataclass
 class DueRow:
     trigger_type: str
@@ -124,9 +136,7 @@ def due_board(now: datetime | None = None) -> list[DueRow]:
     now = now or timezone.now()
     due = {
         row["trigger_type"]: row
-        for row in Trigger.objects.due()
-        .values("trigger_type")
-        .annotate(n=Count("pk"), oldest=Min("process_after"))
+        for row in Trigger.objects.due().values("trigger_type").annotate(n=Count("pk"), **_OLDEST)
     }
     lags: dict[str, list[float]] = defaultdict(list)
     recent = (
@@ -140,7 +150,7 @@ def due_board(now: datetime | None = None) -> list[DueRow]:
     rows = []
     for typed in sorted(set(due) | set(lags)):
         samples = sorted(lags.get(typed, []))
-        oldest = due[typed]["oldest"] if typed in due else None
+        oldest = _oldest(due[typed]) if typed in due else None
         rows.append(
             DueRow(
                 trigger_type=typed,
@@ -155,15 +165,17 @@ def due_board(now: datetime | None = None) -> list[DueRow]:
 
 
 def _percentile(sorted_values: list[float], q: float) -> timedelta | None:
+    """The nearest-rank percentile: p50 of 1..100 is 50, p95 is 95."""
     if not sorted_values:
         return None
-    index = min(int(q * len(sorted_values)), len(sorted_values) - 1)
-    return timedelta(seconds=sorted_values[index])
+    # The epsilon keeps e.g. 0.95 * 100 = 95.00000000000001 at rank 95.
+    rank = max(math.ceil(q * len(sorted_values) - 1e-9), 1)
+    return timedelta(seconds=sorted_values[rank - 1])
 
 
 def oldest_due_age_seconds(now: datetime | None = None) -> float | None:
     now = now or timezone.now()
-    oldest = Trigger.objects.due().aggregate(oldest=Min("process_after"))["oldest"]
+    oldest = _oldest(Trigger.objects.due().aggregate(**_OLDEST))
     return (now - oldest).total_seconds() if oldest else None
 
 

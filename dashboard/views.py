@@ -12,9 +12,10 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from djtriggers import operations
@@ -56,10 +57,18 @@ def index(request: HttpRequest) -> HttpResponse:
         context.update(live_context())
     if target != "djt-live":
         context.update(list_context(request))
-    context["permissions"] = {kind: _may(request, kind) for kind in ROW_ACTIONS}
+    context["permissions"] = _permissions(request)
     if target in ("djt-live", "djt-list"):
-        return render(request, f"{TEMPLATE}#{target.removeprefix('djt-')}", context)
-    return render(request, TEMPLATE, context)
+        response = render(request, f"{TEMPLATE}#{target.removeprefix('djt-')}", context)
+    else:
+        response = render(request, TEMPLATE, context)
+    # The same URL answers with the page or a fragment: caches must tell them apart.
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+def _permissions(request: HttpRequest) -> dict[str, bool]:
+    return {kind: _may(request, kind) for kind in ROW_ACTIONS}
 
 
 def live_context() -> dict[str, Any]:
@@ -85,7 +94,8 @@ def list_context(request: HttpRequest) -> dict[str, Any]:
     triggers: list[Trigger] = []
     error = ""
     before = request.GET.get("before", "")
-    if before and not before.isdigit():
+    # isascii(): superscript and fullwidth digits pass str.isdigit() but are no trigger id.
+    if before and not (before.isascii() and before.isdigit()):
         error = f"'before' must be a trigger id, not {before!r}."
     elif filterset.is_valid():
         qs = filterset.qs.order_by("-pk")
@@ -149,7 +159,11 @@ def health_check(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=503 if problems else 200)
 
 
-health = staff_member_required(health_check)
+@staff_member_required
+def health(request: HttpRequest) -> JsonResponse:
+    """``health_check`` for staff who may view triggers, as linked from the dashboard."""
+    _must_view(request)
+    return health_check(request)
 
 
 # --- actions -------------------------------------------------------------------------
@@ -159,10 +173,13 @@ health = staff_member_required(health_check)
 @require_POST
 def trigger_action(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     """Reprocess, reschedule or cancel one trigger; cancel asks first."""
-    if kind not in ROW_ACTIONS or not _may(request, kind):
+    if kind not in ROW_ACTIONS:
+        raise Http404(f"No action {kind!r}; use one of {', '.join(ROW_ACTIONS)}.")
+    if not _may(request, kind):
         raise PermissionDenied
     trigger = get_object_or_404(Trigger, pk=pk)
-    context: dict[str, Any] = {"trigger": trigger, "permissions": {kind: True}}
+    # The row is rendered again: with every action the user may take, not just this one.
+    context: dict[str, Any] = {"trigger": trigger, "permissions": _permissions(request)}
     if kind == "cancel" and request.POST.get("confirm") != "yes":
         return _fragment(request, "confirm_row", context, changed=False)
     when = None
@@ -192,7 +209,9 @@ def trigger_action(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
 @require_POST
 def group_action(request: HttpRequest, kind: str) -> HttpResponse:
     """Reprocess or reschedule every failed trigger of a failure group; always asks first."""
-    if kind not in GROUP_ACTIONS or not _may(request, kind):
+    if kind not in GROUP_ACTIONS:
+        raise Http404(f"No group action {kind!r}; use one of {', '.join(GROUP_ACTIONS)}.")
+    if not _may(request, kind):
         raise PermissionDenied
     trigger_type = request.POST.get("trigger_type", "")
     fingerprint = request.POST.get("fingerprint", "")

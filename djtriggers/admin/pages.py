@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
@@ -23,8 +23,15 @@ from .actions import process_triggers_now
 from .forms import RescheduleForm
 from .timeline import timeline
 
+if TYPE_CHECKING:
+    _Base = admin.ModelAdmin
+else:
+    # A plain mixin at run time: were it a ModelAdmin, ModelAdmin would come
+    # before import-export's mixin in TriggerAdmin's MRO and hide its URLs.
+    _Base = object
 
-class TriggerPageMixin(admin.ModelAdmin):
+
+class TriggerPageMixin(_Base):
     """For TriggerAdmin: the change page's extras and the POST views of its buttons."""
 
     # The custom permissions of Trigger.Meta.permissions, for the actions too.

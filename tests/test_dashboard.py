@@ -1,0 +1,866 @@
+"""The dashboard's views: access, page and fragments, JSON, health, actions, escaping, queries."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.contrib.messages import get_messages
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client, RequestFactory
+from django.urls import reverse
+from django.utils import timezone
+
+from dashboard.views import PAGE_SIZE, health_check
+from djtriggers.fingerprints import fingerprint
+from djtriggers.models import OperatorAction, Trigger, TriggerAttempt, Worker
+from tests.testapp.models import BreakfastTrigger, NoopTrigger
+
+pytestmark = pytest.mark.django_db
+
+INDEX = reverse("dashboard:index")
+SUMMARY = reverse("dashboard:summary")
+HEALTH = reverse("dashboard:health")
+LIVE = {"HX-Request": "true", "HX-Target": "djt-live"}
+LIST = {"HX-Request": "true", "HX-Target": "djt-list"}
+HTMX = {"HX-Request": "true"}
+XSS = "<script>alert(1)</script>"
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+STATUSES = ["pending", "due", "running", "failed", "processed", "cancelled"]
+
+
+# --- fixtures and helpers ------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # The processed column of the type matrix is cached for a minute.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def login(client: Client, *codenames: str, superuser: bool = False, staff: bool = True) -> User:
+    """A staff user with exactly these djtriggers permissions (or a superuser)."""
+    name = "root" if superuser else "user_" + "_".join(codenames)
+    user = User.objects.create_user(name, is_staff=staff, is_superuser=superuser)
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="djtriggers", codename__in=codenames)
+    )
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def root(client):
+    return login(client, superuser=True)
+
+
+@pytest.fixture
+def viewer(client):
+    return login(client, "view_trigger")
+
+
+def make(n=1, cls=NoopTrigger, **fields):
+    fields.setdefault("process_after", timezone.now() - timedelta(minutes=5))
+    return cls.objects.bulk_create([cls(**fields) for _ in range(n)])
+
+
+def one(**fields):
+    return make(1, **fields)[0]
+
+
+def failed(**fields):
+    fields.setdefault("date_processed", timezone.now())
+    return one(state="failed", number_of_tries=5, **fields)
+
+
+def processed(**fields):
+    return one(state="processed", date_processed=timezone.now(), successful=True, **fields)
+
+
+def pending(**fields):
+    return one(process_after=timezone.now() + timedelta(hours=1), **fields)
+
+
+def action_url(trigger, kind):
+    return reverse("dashboard:trigger_action", args=[trigger.pk, kind])
+
+
+def group_url(kind):
+    return reverse("dashboard:group_action", args=[kind])
+
+
+def rows(content: bytes) -> list[int]:
+    """The trigger ids of the list's rows, in order."""
+    return [int(pk) for pk in re.findall(rb'<tr id="djt-trigger-(\d+)"', content)]
+
+
+def worker(name="w1", seconds_ago=1):
+    return Worker.objects.create(
+        name=name, host="host", pid=1, last_seen=timezone.now() - timedelta(seconds=seconds_ago)
+    )
+
+
+# --- access ----------------------------------------------------------------------------
+
+GETS = [INDEX, SUMMARY, HEALTH]
+
+
+def posts():
+    trigger = failed()
+    return [action_url(trigger, "reprocess"), group_url("reprocess")]
+
+
+@pytest.mark.parametrize("url", GETS)
+def test_access__anonymous_is_redirected_to_the_admin_login(client, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"] == f"/admin/login/?next={url}"
+
+
+def test_access__anonymous_actions_are_redirected_and_change_nothing(client):
+    for url in posts():
+        response = client.post(url, {"confirm": "yes"})
+        assert response.status_code == 302
+        assert response["Location"].startswith("/admin/login/")
+    assert Trigger.objects.get().state == "failed"
+
+
+@pytest.mark.parametrize("url", GETS)
+def test_access__non_staff_is_redirected_even_with_the_permission(client, url):
+    login(client, "view_trigger", staff=False)
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+
+
+@pytest.mark.parametrize("url", GETS)
+def test_access__staff_without_view_trigger_is_forbidden(client, url):
+    login(client)
+    assert client.get(url).status_code == 403
+
+
+@pytest.mark.parametrize("url", GETS)
+def test_access__staff_with_view_trigger_may_look(client, viewer, url):
+    assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("kind", ["reprocess", "reschedule", "cancel"])
+def test_row_action__needs_its_own_permission(client, kind):
+    others = {"reprocess", "reschedule", "cancel"} - {kind}
+    login(client, "view_trigger", *(f"{other}_trigger" for other in others))
+    trigger = one()
+    data = {"confirm": "yes", "process_after": "+1h"}
+    assert client.post(action_url(trigger, kind), data, headers=HTMX).status_code == 403
+    assert client.post(action_url(trigger, kind), data).status_code == 403
+    trigger.refresh_from_db()
+    assert trigger.status == "due"
+    assert not OperatorAction.objects.exists()
+
+
+@pytest.mark.parametrize("kind", ["reprocess", "reschedule"])
+def test_group_action__needs_its_own_permission(client, kind):
+    login(client, "view_trigger", "cancel_trigger")
+    failed(error_fingerprint="abc")
+    data = {"trigger_type": "noop", "fingerprint": "abc", "confirm": "yes", "process_after": "+1h"}
+    assert client.post(group_url(kind), data, headers=HTMX).status_code == 403
+    assert Trigger.objects.get().state == "failed"
+
+
+def test_row_action__only_offers_the_permitted_actions(client):
+    login(client, "view_trigger", "reschedule_trigger")
+    trigger = one()
+    failed(error_fingerprint="abc")
+    content = client.get(INDEX).content.decode()
+    assert action_url(trigger, "reschedule") in content
+    assert action_url(trigger, "reprocess") not in content
+    assert action_url(trigger, "cancel") not in content
+    assert group_url("reschedule") in content
+    assert group_url("reprocess") not in content
+
+
+def test_row_action__offers_only_actions_valid_for_the_state(client, root):
+    due, done, failure = one(), processed(), failed()
+    content = client.get(INDEX).content.decode()
+    for kind in ("reprocess", "reschedule", "cancel"):
+        assert action_url(due, kind) in content
+        assert action_url(done, kind) not in content
+    assert action_url(failure, "reprocess") in content
+    assert action_url(failure, "cancel") not in content
+
+
+def test_actions__unknown_action_or_trigger_is_not_found(client, root):
+    trigger = one()
+    assert client.post(action_url(trigger, "delete"), headers=HTMX).status_code == 404
+    assert client.post(group_url("cancel"), headers=HTMX).status_code == 404
+    missing = reverse("dashboard:trigger_action", args=[trigger.pk + 1000, "reprocess"])
+    assert client.post(missing, headers=HTMX).status_code == 404
+
+
+def test_actions__get_is_not_allowed(client, root):
+    trigger = one()
+    assert client.get(action_url(trigger, "cancel")).status_code == 405
+    assert client.get(group_url("reprocess")).status_code == 405
+
+
+# --- CSRF -------------------------------------------------------------------------------
+
+
+def test_actions__csrf_is_enforced():
+    client = Client(enforce_csrf_checks=True)
+    login(client, superuser=True)
+    trigger = failed(error_fingerprint="abc")
+    group = {"trigger_type": "noop", "fingerprint": "abc", "confirm": "yes"}
+    assert client.post(action_url(trigger, "reprocess"), headers=HTMX).status_code == 403
+    assert client.post(group_url("reprocess"), group, headers=HTMX).status_code == 403
+    assert Trigger.objects.get().state == "failed"
+    assert not OperatorAction.objects.exists()
+
+    page = client.get(INDEX).content.decode()
+    # htmx sends the token as a header (hx-headers on the container) ...
+    header = re.search(r"hx-headers='\{\"X-CSRFToken\": \"([^\"]+)\"\}'", page)
+    assert header
+    response = client.post(
+        action_url(trigger, "reprocess"), headers={**HTMX, "X-CSRFToken": header.group(1)}
+    )
+    assert response.status_code == 200
+    assert Trigger.objects.get().status == "due"
+    # ... and the forms carry it for browsers without JavaScript.
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert token
+    response = client.post(action_url(trigger, "cancel"), {"csrfmiddlewaretoken": token.group(1)})
+    assert response.status_code == 200  # the confirmation page
+
+
+# --- the page ------------------------------------------------------------------------------
+
+
+def test_index__renders_everything_server_side_without_javascript(client, root):
+    now = timezone.now()
+    one(source="due$1")
+    pending(source="later$2")
+    failed(last_error="ValueError: boom", error_fingerprint="f1")
+    worker(name="host:1")
+    response = client.get(INDEX)
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "<html" in content
+    assert 'id="djt-live"' in content
+    assert 'id="djt-list"' in content
+    # tiles, due board, workers, upcoming, failure groups, throughput, list
+    for status in STATUSES:
+        assert f"djt-tile-{status}" in content
+    assert "Due board" in content
+    assert 'title="host:1"' in content
+    assert "later$2" in content
+    assert "ValueError: boom" in content
+    assert "<svg" in content
+    assert len(rows(response.content)) == 3
+    assert response.context["counts"] == Trigger.objects.status_counts()
+    assert response.context["now"] >= now
+    # every htmx link has a plain href or form action next to it
+    assert 'href="?status=due#djt-list-section"' in content
+    assert 'method="get" action="/triggers/"' in content
+
+
+def test_index__htmx_live_target_gets_only_the_live_fragment(client, root):
+    failed(last_error="ValueError: boom", error_fingerprint="f1")
+    response = client.get(INDEX, headers=LIVE)
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert content.lstrip().startswith('<div id="djt-live"')
+    assert "<html" not in content
+    assert 'id="djt-list"' not in content
+    assert "ValueError: boom" in content
+    assert "Vary" in response and "HX-Request" in response["Vary"]
+
+
+def test_index__htmx_list_target_gets_only_the_list_fragment(client, root):
+    trigger = one()
+    response = client.get(INDEX, headers=LIST)
+    content = response.content.decode()
+    assert content.lstrip().startswith('<div id="djt-list"')
+    assert "<html" not in content
+    assert 'id="djt-live"' not in content
+    assert rows(response.content) == [trigger.pk]
+
+
+def test_index__a_plain_page_and_its_fragments_are_told_apart_for_caches(client, root):
+    response = client.get(INDEX)
+    assert "HX-Target" in response["Vary"]
+
+
+def test_index__live_parts_refresh_on_the_changed_event(client, root):
+    content = client.get(INDEX).content.decode()
+    assert "triggers-changed from:body" in content
+    assert content.count("triggers-changed from:body") == 2  # live and list
+
+
+def test_index__timed_refresh_waits_while_a_confirmation_is_open_or_a_time_is_typed(client, root):
+    live = client.get(INDEX, headers=LIVE).content.decode()
+    trigger = re.search(r'hx-trigger="every 5s \[([^\]]+)\], triggers-changed from:body"', live)
+    assert trigger
+    assert "#djt-live .djt-confirm" in trigger.group(1)
+    assert "#djt-live input:focus" in trigger.group(1)
+
+
+def test_index__workers_show_a_stale_flag(client, root):
+    worker(name="fresh", seconds_ago=1)
+    worker(name="gone", seconds_ago=3600)
+    content = client.get(INDEX, headers=LIVE).content.decode()
+    assert content.count("(stale)") == 1
+    assert 'title="gone"' in content
+
+
+def test_index__due_board_and_upcoming(client, root):
+    now = timezone.now()
+    one(process_after=now - timedelta(minutes=10))
+    pending(source="soon$1")
+    BreakfastTrigger.objects.create(
+        state="processed",
+        successful=True,
+        process_after=now - timedelta(minutes=5),
+        date_processed=now - timedelta(minutes=4),
+    )
+    response = client.get(INDEX)
+    board = {row.trigger_type: row for row in response.context["due_board"]}
+    assert board["noop"].due == 1
+    assert board["breakfast"].lag_p50 == timedelta(minutes=1)
+    content = response.content.decode()
+    assert "10m 0s" in content or "10m 1s" in content
+    assert "1m 0s" in content
+    assert "soon$1" in content
+
+
+def test_index__nothing_yet(client, root):
+    content = client.get(INDEX).content.decode()
+    assert "No triggers match." in content
+    assert "No failed triggers." in content
+    assert "No worker is running." in content
+    assert "Nothing scheduled for later." in content
+
+
+# --- the list: filters and keyset pagination ----------------------------------------------------
+
+
+def test_list__filters_by_status(client, root):
+    due, later, failure, done = one(), pending(), failed(), processed()
+    expected = {"due": [due], "pending": [later], "failed": [failure], "processed": [done]}
+    for status, triggers in expected.items():
+        response = client.get(INDEX, {"status": status}, headers=LIST)
+        assert rows(response.content) == [t.pk for t in triggers], status
+
+
+def test_list__filters_by_type_source_and_received_range(client, root):
+    now = timezone.now()
+    noop = one(source="invoice$1", date_received=now - timedelta(days=10))
+    breakfast = make(cls=BreakfastTrigger, source="invoice$2")[0]
+    other = one(source="order$1")
+
+    def listed(**params):
+        return rows(client.get(INDEX, params, headers=LIST).content)
+
+    assert listed(type="breakfast") == [breakfast.pk]
+    assert listed(source="invoice") == [breakfast.pk, noop.pk]
+    assert listed(source="invoice", type="noop") == [noop.pk]
+    ten_days_ago = (now - timedelta(days=10)).date().isoformat()
+    yesterday = (now - timedelta(days=1)).date().isoformat()
+    assert listed(received_before=yesterday) == [noop.pk]
+    assert listed(received_after=yesterday) == [other.pk, breakfast.pk]
+    assert listed(received_after=ten_days_ago, received_before=ten_days_ago) == [noop.pk]
+
+
+def test_list__bad_filter_says_so_and_lists_nothing(client, root):
+    one()
+    response = client.get(INDEX, {"status": "bogus", "received_after": "soon"}, headers=LIST)
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert rows(response.content) == []
+    assert "Select a valid choice" in content
+    assert "Enter a valid date" in content
+
+
+def test_list__keyset_pagination_50_per_page_newest_first(client, root):
+    triggers = make(PAGE_SIZE + 5, source="page")
+    processed(source="page")  # filtered out
+    pks = sorted((t.pk for t in triggers), reverse=True)
+    first = client.get(INDEX, {"status": "due"}, headers=LIST)
+    assert PAGE_SIZE == 50
+    assert rows(first.content) == pks[:50]
+    content = first.content.decode()
+    assert f"?status=due&amp;before={pks[49]}" in content
+    assert f'href="?status=due&amp;before={pks[49]}#djt-list-section"' in content
+    second = client.get(INDEX, {"status": "due", "before": pks[49]}, headers=LIST)
+    assert rows(second.content) == pks[50:]
+    assert "before=" not in second.content.decode()  # no further page
+    # Without htmx the same link renders the whole page at that position.
+    page = client.get(INDEX, {"status": "due", "before": pks[49]})
+    assert rows(page.content) == pks[50:]
+
+
+def test_list__exactly_a_page_has_no_next_link(client, root):
+    make(PAGE_SIZE)
+    response = client.get(INDEX, headers=LIST)
+    assert len(rows(response.content)) == PAGE_SIZE
+    assert "before=" not in response.content.decode()
+
+
+# "²" and fullwidth "12" are digits to str.isdigit(), and no trigger id.
+@pytest.mark.parametrize("before", ["abc", "-1", "1.5", "\u00b2", "\uff11\uff12"])
+def test_list__bad_before_says_how_to_fix_it(client, root, before):
+    one()
+    response = client.get(INDEX, {"before": before}, headers=LIST)
+    assert response.status_code == 200
+    assert rows(response.content) == []
+    assert "&#x27;before&#x27; must be a trigger id" in response.content.decode()
+
+
+def test_list__before_beyond_any_id_lists_from_the_newest(client, root):
+    trigger = one()
+    response = client.get(INDEX, {"before": "9" * 30}, headers=LIST)
+    assert response.status_code == 200
+    assert rows(response.content) == [trigger.pk]
+
+
+# --- summary JSON ---------------------------------------------------------------------------
+
+
+def test_summary__counts_by_type_oldest_due_and_workers(client, viewer):
+    now = timezone.now()
+    one(process_after=now - timedelta(minutes=2))
+    pending()
+    failed()
+    processed()
+    make(cls=BreakfastTrigger, state="cancelled", date_processed=now)
+    one(state="running", locked_by="w1")
+    worker(name="w1", seconds_ago=2)
+    response = client.get(SUMMARY)
+    assert response["Content-Type"] == "application/json"
+    data = response.json()
+    assert list(data["counts"]) == STATUSES
+    assert data["counts"] == Trigger.objects.status_counts()
+    assert data["counts"] == dict.fromkeys(STATUSES, 1)
+    assert data["by_type"] == {
+        "breakfast": {**dict.fromkeys(STATUSES, 0), "cancelled": 1},
+        "noop": {**dict.fromkeys(STATUSES, 1), "cancelled": 0},
+    }
+    assert 120 <= data["oldest_due_age_seconds"] < 130
+    [w] = data["workers"]
+    assert (w["name"], w["stale"]) == ("w1", False)
+
+
+def test_summary__empty(client, viewer):
+    data = client.get(SUMMARY).json()
+    assert data["counts"] == dict.fromkeys(STATUSES, 0)
+    assert data["by_type"] == {}
+    assert data["oldest_due_age_seconds"] is None
+    assert data["workers"] == []
+
+
+# --- health ----------------------------------------------------------------------------------
+
+
+def test_health__nothing_due_and_no_workers_is_healthy(client, viewer):
+    pending()
+    failed()
+    response = client.get(HEALTH)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "problems": [], "oldest_due_age_seconds": None}
+
+
+def test_health__due_with_a_recent_heartbeat_is_healthy(client, viewer):
+    one(process_after=timezone.now() - timedelta(seconds=10))
+    worker(seconds_ago=5)
+    response = client.get(HEALTH)
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+def test_health__oldest_due_too_old_is_503_with_the_reason(client, viewer, settings):
+    settings.DJTRIGGERS_HEALTH_MAX_DUE_AGE_SECONDS = 60
+    one(process_after=timezone.now() - timedelta(seconds=600))
+    worker(seconds_ago=1)
+    response = client.get(HEALTH)
+    assert response.status_code == 503
+    data = response.json()
+    assert data["status"] == "unhealthy"
+    assert len(data["problems"]) == 1
+    assert re.fullmatch(
+        r"the oldest due trigger has waited 60\ds \(more than 60s\)", data["problems"][0]
+    )
+    assert data["oldest_due_age_seconds"] >= 600
+
+
+@pytest.mark.parametrize("heartbeat", [None, 120])
+def test_health__due_without_a_recent_heartbeat_is_503(client, viewer, settings, heartbeat):
+    settings.DJTRIGGERS_HEALTH_MAX_HEARTBEAT_AGE_SECONDS = 30
+    one(process_after=timezone.now() - timedelta(seconds=1))
+    if heartbeat is not None:
+        worker(seconds_ago=heartbeat)
+    response = client.get(HEALTH)
+    assert response.status_code == 503
+    assert response.json()["problems"] == [
+        "triggers are due and no worker has sent a heartbeat for 30s"
+    ]
+
+
+def test_health__a_due_trigger_without_process_after_counts(client, viewer, settings):
+    settings.DJTRIGGERS_HEALTH_MAX_DUE_AGE_SECONDS = 60
+    one(process_after=None, date_received=timezone.now() - timedelta(seconds=600))
+    response = client.get(HEALTH)
+    assert response.status_code == 503
+    assert len(response.json()["problems"]) == 2
+
+
+def test_health_check__needs_no_login():
+    one(process_after=timezone.now() - timedelta(seconds=1))
+    request = RequestFactory().get("/health/")
+    response = health_check(request)
+    assert response.status_code == 503
+    assert json.loads(response.content)["status"] == "unhealthy"
+    Trigger.objects.update(state="processed")
+    assert health_check(RequestFactory().get("/health/")).status_code == 200
+
+
+# --- row actions ------------------------------------------------------------------------------
+
+
+def test_reprocess__htmx_returns_the_row_and_the_changed_event(client, root):
+    trigger = failed(last_error="ValueError: boom")
+    response = client.post(action_url(trigger, "reprocess"), headers=HTMX)
+    assert response.status_code == 200
+    assert response["HX-Trigger"] == "triggers-changed"
+    content = response.content.decode()
+    assert content.lstrip().startswith(f'<tr id="djt-trigger-{trigger.pk}"')
+    assert "1 reprocessed" in content
+    assert 'hx-swap-oob="true"' in content  # the flash message
+    trigger.refresh_from_db()
+    assert (trigger.status, trigger.number_of_tries, trigger.last_error) == ("due", 0, "")
+    action = OperatorAction.objects.get()
+    assert (action.kind, action.user, action.changed) == ("reprocess", root, 1)
+    assert list(action.triggers.all()) == [trigger]
+
+
+def test_reprocess__the_row_keeps_every_permitted_action(client, root):
+    trigger = failed()
+    content = client.post(action_url(trigger, "reprocess"), headers=HTMX).content.decode()
+    for kind in ("reprocess", "reschedule", "cancel"):
+        assert action_url(trigger, kind) in content
+
+
+def test_reschedule__to_a_delay_or_a_date(client, root):
+    trigger = failed()
+    response = client.post(
+        action_url(trigger, "reschedule"), {"process_after": "+2h"}, headers=HTMX
+    )
+    assert response["HX-Trigger"] == "triggers-changed"
+    trigger.refresh_from_db()
+    assert trigger.status == "pending"
+    assert abs(trigger.process_after - (timezone.now() + timedelta(hours=2))) < timedelta(minutes=1)
+    client.post(action_url(trigger, "reschedule"), {"process_after": "2031-01-02 03:04"})
+    trigger.refresh_from_db()
+    assert trigger.process_after.isoformat() == "2031-01-02T03:04:00+00:00"
+
+
+@pytest.mark.parametrize("when", ["", "tomorrow", "+2 fortnights", "2026-02-30 10:00"])
+def test_reschedule__a_time_that_does_not_parse_is_an_inline_message(client, root, when):
+    trigger = failed()
+    response = client.post(action_url(trigger, "reschedule"), {"process_after": when}, headers=HTMX)
+    assert response.status_code == 200
+    assert "HX-Trigger" not in response
+    content = response.content.decode()
+    assert 'role="alert">Not rescheduled: ' in content
+    assert content.lstrip().startswith(f'<tr id="djt-trigger-{trigger.pk}"')
+    trigger.refresh_from_db()
+    assert trigger.state == "failed"
+    assert not OperatorAction.objects.exists()
+
+
+def test_cancel__asks_first_and_changes_nothing(client, root):
+    trigger = one(source="invoice$7")
+    response = client.post(action_url(trigger, "cancel"), headers=HTMX)
+    assert response.status_code == 200
+    assert "HX-Trigger" not in response
+    content = response.content.decode()
+    assert f"Cancel trigger #{trigger.pk} (noop, invoice$7)?" in content
+    assert 'name="confirm" value="yes"' in content
+    trigger.refresh_from_db()
+    assert trigger.status == "due"
+    assert not OperatorAction.objects.exists()
+
+
+def test_cancel__confirmed_with_a_reason(client, root):
+    trigger = one()
+    response = client.post(
+        action_url(trigger, "cancel"), {"confirm": "yes", "reason": "partner down"}, headers=HTMX
+    )
+    assert response["HX-Trigger"] == "triggers-changed"
+    assert "1 cancelled" in response.content.decode()
+    trigger.refresh_from_db()
+    assert trigger.status == "cancelled"
+    assert OperatorAction.objects.get().reason == "partner down"
+
+
+@pytest.mark.parametrize(
+    ("kind", "data", "verb"),
+    [
+        ("reprocess", {}, "reprocessed"),
+        ("reschedule", {"process_after": "+1h"}, "rescheduled"),
+        ("cancel", {"confirm": "yes"}, "cancelled"),
+    ],
+)
+def test_row_action__a_trigger_processed_meanwhile_is_left_alone(client, root, kind, data, verb):
+    trigger = one()  # the operator sees it due ...
+    Trigger.objects.filter(pk=trigger.pk).update(  # ... and a worker processes it
+        state="processed", date_processed=timezone.now(), successful=True
+    )
+    response = client.post(action_url(trigger, kind), data, headers=HTMX)
+    assert response.status_code == 200
+    assert "HX-Trigger" not in response
+    assert f"Not {verb}: already processed." in response.content.decode()
+    trigger.refresh_from_db()
+    assert trigger.state == "processed"
+
+
+def test_row_action__a_running_trigger_is_left_alone(client, root):
+    trigger = one(state="running", locked_by="w1")
+    response = client.post(action_url(trigger, "cancel"), {"confirm": "yes"}, headers=HTMX)
+    assert "Not cancelled: running." in response.content.decode()
+    assert Trigger.objects.get().state == "running"
+
+
+def test_row_action__without_htmx_redirects_with_a_message(client, root):
+    trigger = failed()
+    response = client.post(action_url(trigger, "reprocess"))
+    assert response.status_code == 302
+    assert response["Location"] == INDEX
+    assert [str(m) for m in get_messages(response.wsgi_request)] == ["1 reprocessed"]
+    trigger.refresh_from_db()
+    assert trigger.status == "due"
+    page = client.get(response["Location"]).content.decode()
+    assert "1 reprocessed" in page
+
+
+def test_row_action__without_htmx_a_bad_time_redirects_with_an_error(client, root):
+    trigger = failed()
+    response = client.post(
+        action_url(trigger, "reschedule"), {"process_after": "soon"}, follow=True
+    )
+    content = response.content.decode()
+    assert response.redirect_chain == [(INDEX, 302)]
+    assert "Not rescheduled: &#x27;soon&#x27; is neither a date and time" in content
+    assert 'class="error"' in content
+    assert Trigger.objects.get(pk=trigger.pk).state == "failed"
+
+
+def test_cancel__without_htmx_confirms_on_a_page_of_its_own(client, root):
+    trigger = one()
+    response = client.post(action_url(trigger, "cancel"))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "<html" in content
+    assert f"Cancel trigger #{trigger.pk}" in content
+    assert f'action="{action_url(trigger, "cancel")}"' in content
+    assert 'name="csrfmiddlewaretoken"' in content
+    assert Trigger.objects.get().status == "due"
+    response = client.post(action_url(trigger, "cancel"), {"confirm": "yes"})
+    assert response.status_code == 302
+    assert Trigger.objects.get().status == "cancelled"
+
+
+# --- group actions --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def group():
+    """Two failures alike (differing only by an id) and one other failure."""
+    alike = fingerprint("noop", "ValueError", "no coffee for trigger 1")
+    assert alike == fingerprint("noop", "ValueError", "no coffee for trigger 2")
+    triggers = [
+        failed(last_error=f"ValueError: no coffee for trigger {i}", error_fingerprint=alike)
+        for i in (1, 2)
+    ]
+    other = failed(
+        last_error="KeyError: 'x'", error_fingerprint=fingerprint("noop", "KeyError", "'x'")
+    )
+    return {"trigger_type": "noop", "fingerprint": alike, "triggers": triggers, "other": other}
+
+
+def group_data(group, **extra):
+    return {"trigger_type": group["trigger_type"], "fingerprint": group["fingerprint"], **extra}
+
+
+def test_group__listed_once_with_its_count(client, root, group):
+    response = client.get(INDEX)
+    groups = response.context["failure_groups"]
+    assert [(g.fingerprint, g.count) for g in groups] == [
+        (group["fingerprint"], 2),
+        (group["other"].error_fingerprint, 1),
+    ]
+
+
+def test_group_reprocess__asks_first_showing_how_many(client, root, group):
+    response = client.post(group_url("reprocess"), group_data(group), headers=HTMX)
+    assert response.status_code == 200
+    assert "HX-Trigger" not in response
+    content = response.content.decode()
+    assert "Reprocess 2 failed triggers of this group?" in content
+    assert "Yes, reprocess 2" in content
+    assert Trigger.objects.failed().count() == 3
+    assert not OperatorAction.objects.exists()
+
+
+def test_group_reprocess__confirmed_changes_the_group_only(client, root, group):
+    response = client.post(group_url("reprocess"), group_data(group, confirm="yes"), headers=HTMX)
+    assert response["HX-Trigger"] == "triggers-changed"
+    content = response.content.decode()
+    assert "2 reprocessed" in content
+    # The live part refreshes on the event, so the outcome goes to the flash outside it too.
+    assert '<div id="djt-flash" hx-swap-oob="true"' in content
+    assert "Reprocess failure group (noop): 2 reprocessed" in content
+    assert set(Trigger.objects.due()) == set(group["triggers"])
+    assert list(Trigger.objects.failed()) == [group["other"]]
+    assert OperatorAction.objects.get().changed == 2
+
+
+def test_group_reschedule__confirms_the_time_then_reschedules(client, root, group):
+    data = group_data(group, process_after="+1h")
+    response = client.post(group_url("reschedule"), data, headers=HTMX)
+    content = response.content.decode()
+    assert "Reschedule 2 failed triggers of this group to +1h?" in content
+    assert 'name="process_after" value="+1h"' in content
+    assert Trigger.objects.failed().count() == 3
+    response = client.post(group_url("reschedule"), {**data, "confirm": "yes"}, headers=HTMX)
+    assert response["HX-Trigger"] == "triggers-changed"
+    assert set(Trigger.objects.pending()) == set(group["triggers"])
+
+
+@pytest.mark.parametrize("confirm", ["", "yes"])
+def test_group_reschedule__a_bad_time_is_an_inline_message(client, root, group, confirm):
+    data = group_data(group, process_after="next week", confirm=confirm)
+    response = client.post(group_url("reschedule"), data, headers=HTMX)
+    assert "HX-Trigger" not in response
+    assert 'role="alert">Not rescheduled: ' in response.content.decode()
+    assert Trigger.objects.failed().count() == 3
+    assert not OperatorAction.objects.exists()
+
+
+def test_group_reprocess__a_group_gone_meanwhile_changes_nothing(client, root, group):
+    Trigger.objects.filter(error_fingerprint=group["fingerprint"]).update(
+        state="processed", successful=True
+    )
+    response = client.post(group_url("reprocess"), group_data(group, confirm="yes"), headers=HTMX)
+    assert "HX-Trigger" not in response
+    assert "0 reprocessed" in response.content.decode()
+    assert Trigger.objects.processed().count() == 2
+
+
+def test_group_action__without_htmx_confirms_on_a_page_then_redirects(client, root, group):
+    response = client.post(group_url("reprocess"), group_data(group))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "<html" in content
+    assert "Reprocess 2 failed triggers of this group?" in content
+    assert Trigger.objects.failed().count() == 3
+    response = client.post(group_url("reprocess"), group_data(group, confirm="yes"), follow=True)
+    assert response.redirect_chain == [(INDEX, 302)]
+    assert "2 reprocessed" in response.content.decode()
+    assert Trigger.objects.failed().count() == 1
+
+
+# --- escaping -------------------------------------------------------------------------------------
+
+
+def test_escaping__nothing_from_a_trigger_appears_raw(client, root):
+    one(source=XSS, trigger_type=XSS)
+    pending(source=XSS)
+    failed(source=XSS, last_error=XSS, error_fingerprint=XSS[:16])
+    worker(name=XSS)
+    pages = [
+        client.get(INDEX),
+        client.get(INDEX, headers=LIVE),
+        client.get(INDEX, headers=LIST),
+        client.get(INDEX, {"source": XSS}),
+    ]
+    for trigger in Trigger.objects.all():
+        pages.append(client.post(action_url(trigger, "cancel"), headers=HTMX))
+        pages.append(client.post(action_url(trigger, "cancel")))
+        pages.append(client.post(action_url(trigger, "reprocess"), headers=HTMX))
+    data = {"trigger_type": XSS, "fingerprint": XSS, "process_after": XSS}
+    pages.append(client.post(group_url("reschedule"), data, headers=HTMX))
+    pages.append(client.post(group_url("reprocess"), data, headers=HTMX))
+    pages.append(client.post(group_url("reprocess"), data))
+    for response in pages:
+        content = response.content.decode()
+        assert XSS not in content, response.request
+        assert "<script>alert" not in content
+    assert ESCAPED in pages[0].content.decode()
+
+
+# --- query counts ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=[10, 60])
+def busy(request):
+    """``n`` triggers in every status and several types, failures in as many groups, workers
+    and attempts: the number of queries must not depend on ``n``."""
+    n = request.param
+    now = timezone.now()
+    per = n // 5
+    make(per)
+    make(per, cls=BreakfastTrigger, process_after=now + timedelta(minutes=5))
+    make(per, state="processed", date_processed=now, successful=True)
+    make(per, state="cancelled", date_processed=now)
+    for i in range(per):
+        failed(last_error=f"E{i}", error_fingerprint=f"f{i}")
+    trigger = Trigger.objects.first()
+    TriggerAttempt.objects.bulk_create(
+        TriggerAttempt(
+            trigger=trigger,
+            number=1,
+            started_at=now - timedelta(minutes=i % 50),
+            finished_at=now - timedelta(minutes=i % 50),
+            outcome="success" if i % 3 else "failure",
+        )
+        for i in range(n)
+    )
+    for i in range(n // 10):
+        worker(name=f"w{i}", seconds_ago=i * 30)
+    assert Trigger.objects.count() == n
+    return n
+
+
+# The session and the user, then the dashboard's own queries: counts (2), type matrix (2),
+# due board (2), upcoming, failure groups (2), workers, throughput; the list (1); summary:
+# counts (2), type matrix (2), oldest due, workers. PostgreSQL also reads the table's
+# estimated size twice (for the processed count and the "~" on its tile).
+def max_queries(part: str) -> int:
+    base = {"page": 14, "live": 13, "list": 3, "summary": 8}[part]
+    return base + 2 if connection.vendor == "postgresql" and part != "list" else base
+
+
+def test_queries__page(client, root, busy, django_assert_max_num_queries):
+    with django_assert_max_num_queries(max_queries("page")):
+        response = client.get(INDEX)
+    assert len(rows(response.content)) == min(busy, PAGE_SIZE)
+
+
+def test_queries__live_fragment(client, root, busy, django_assert_max_num_queries):
+    with django_assert_max_num_queries(max_queries("live")):
+        client.get(INDEX, headers=LIVE)
+
+
+def test_queries__list_fragment(client, root, busy, django_assert_max_num_queries):
+    with django_assert_max_num_queries(max_queries("list")):
+        response = client.get(INDEX, headers=LIST)
+    assert len(rows(response.content)) == min(busy, PAGE_SIZE)
+
+
+def test_queries__summary(client, root, busy, django_assert_max_num_queries):
+    with django_assert_max_num_queries(max_queries("summary")):
+        client.get(SUMMARY)
