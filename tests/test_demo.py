@@ -112,7 +112,7 @@ def test_run__serves_the_admin_runs_the_worker_and_stops_on_sigterm(tmp_path):
     reader = threading.Thread(target=lambda: [lines.put(line) for line in demo.stdout], daemon=True)
     reader.start()
     try:
-        wait_for_line(lines, f"http://127.0.0.1:{port}/admin/  login demo / demo")
+        wait_for_line(lines, f"http://127.0.0.1:{port}/admin/ (the admin)")
         with urlopen(f"http://127.0.0.1:{port}/admin/login/", timeout=10) as response:
             assert response.status == 200
         wait_until(lambda: count(db, "djtriggers_trigger WHERE state = 'processed'") > 7)
@@ -120,9 +120,13 @@ def test_run__serves_the_admin_runs_the_worker_and_stops_on_sigterm(tmp_path):
         demo.send_signal(signal.SIGTERM)
         assert demo.wait(timeout=40) == 0
     finally:
-        if demo.poll() is None:
-            demo.kill()
-            demo.wait()
+        if demo.poll() is None:  # SIGTERM first: run.py stops its children, SIGKILL would not
+            demo.send_signal(signal.SIGTERM)
+            try:
+                demo.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                demo.kill()
+                demo.wait()
         reader.join(timeout=10)  # EOF once the demo's children are gone too
         demo.stdout.close()
     assert count(db, "djtriggers_worker") == 0  # the worker shut down cleanly
