@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Debian packages the test suite needs: MariaDB client headers (mysqlclient).
+# Debian packages the test suite needs: MariaDB client headers (mysqlclient) and
+# Chromium for the browser tests (Playwright drives /usr/bin/chromium; never
+# `playwright install`).
 set -euo pipefail
 missing=()
 pkg-config --exists libmariadb 2>/dev/null || pkg-config --exists mysqlclient 2>/dev/null || missing+=(libmariadb-dev pkg-config)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if ((${#missing[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
     echo "Please install: ${missing[*]} (sudo apt-get install ${missing[*]})" >&2

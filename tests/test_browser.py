@@ -1,0 +1,196 @@
+"""The dashboard in a real browser: htmx swaps rows, refreshes the live parts, pushes URLs.
+
+Playwright drives Debian's Chromium (``apt-get install chromium``; never
+``playwright install``) against pytest-django's ``live_server``, which serves
+the test database and the static files from this process. Outside CI a
+missing browser skips these tests; in CI (``CI`` set) it fails them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from djtriggers.models import Trigger
+from tests.testapp.models import FailingTrigger, NoopTrigger
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 10_000  # for any one wait in the browser
+PASSWORD = "browser-test"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        os.environ.get("DJTRIGGERS_TEST_DB", "sqlite") != "sqlite",
+        reason="tests the UI, not the database: runs on the SQLite run only",
+    ),
+]
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+        pytest.fail(f"{reason} CI must run the browser tests: see .ci/system-packages.sh.")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One Chromium for the module; each test gets its own context (cookies)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("The playwright package is missing (pip install -e '.[dev]').")
+    if not shutil.which(CHROMIUM):
+        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium).")
+    # Playwright's sync API keeps an asyncio loop running in this thread, so
+    # Django takes the tests' (synchronous) ORM calls for async-unsafe ones.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def dashboard(browser, live_server, transactional_db, settings) -> Iterator[Any]:
+    """A page logged in through the admin's form, on /triggers/.
+
+    Set up the rows first: the page loads when the fixture runs. It fails the
+    test on any JavaScript error or failed request.
+    """
+    # Only the triggers-changed event may refresh the live parts, not the timer.
+    settings.DJTRIGGERS_DASHBOARD_REFRESH_SECONDS = 3600
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    User.objects.create_superuser("admin", "admin@example.com", PASSWORD)
+    context = browser.new_context()
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    problems: list[str] = []
+
+    def on_response(response: Any) -> None:
+        if response.status >= 400:
+            problems.append(f"{response.status} {response.request.method} {response.url}")
+
+    page.on("pageerror", lambda error: problems.append(f"JavaScript error: {error}"))
+    page.on("response", on_response)
+    page.goto(f"{live_server.url}/admin/login/?next=/triggers/")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/triggers/")
+    page.evaluate("window.__marker = 1")  # see assert_not_reloaded
+    try:
+        yield page
+    finally:
+        context.close()
+    assert problems == []
+
+
+def assert_not_reloaded(page: Any) -> None:
+    """The marker set after login is gone after a full reload: htmx swapped parts only."""
+    assert page.evaluate("window.__marker") == 1, "the page was reloaded"
+
+
+def expect(locator: Any) -> Any:
+    from playwright.sync_api import expect
+
+    return expect(locator)
+
+
+def row(page: Any, trigger: Trigger) -> Any:
+    return page.locator(f"tr#djt-trigger-{trigger.pk}")
+
+
+def tile_count(page: Any, status: str) -> Any:
+    return page.locator(f".djt-tile-{status} .djt-tile-count")
+
+
+@pytest.fixture
+def failed(transactional_db) -> Trigger:
+    return FailingTrigger.objects.create(
+        state="failed",
+        date_processed=timezone.now(),
+        number_of_tries=5,
+        last_error="ValueError: no coffee",
+        process_after=timezone.now() - timedelta(minutes=5),
+    )
+
+
+@pytest.fixture
+def pending(transactional_db) -> Trigger:
+    return NoopTrigger.objects.create(process_after=timezone.now() + timedelta(hours=1))
+
+
+def test_reprocess__swaps_the_row_and_refreshes_the_tiles(failed, dashboard):
+    page = dashboard
+    failed_row = row(page, failed)
+    expect(failed_row.locator(".djt-badge")).to_have_text("failed")
+    expect(tile_count(page, "failed")).to_have_text("1")
+    expect(tile_count(page, "due")).to_have_text("0")
+
+    failed_row.get_by_role("button", name="Reprocess").click()
+
+    expect(failed_row.locator(".djt-badge")).to_have_text("due")
+    expect(page.locator("#djt-flash")).to_contain_text(f"Trigger {failed.pk}:")
+    expect(tile_count(page, "failed")).to_have_text("0")
+    expect(tile_count(page, "due")).to_have_text("1")
+    expect(page.get_by_text("No failed triggers.")).to_be_visible()
+    assert_not_reloaded(page)
+    failed.refresh_from_db()
+    assert failed.state == "scheduled"
+
+
+def test_cancel__asks_first_then_shows_cancelled(pending, dashboard):
+    page = dashboard
+    pending_row = row(page, pending)
+    expect(pending_row.locator(".djt-badge")).to_have_text("pending")
+
+    pending_row.get_by_role("button", name="Cancel").click()
+
+    expect(pending_row).to_contain_text(f"Cancel trigger #{pending.pk}")
+    pending.refresh_from_db()
+    assert pending.state == "scheduled"  # not until confirmed
+
+    pending_row.get_by_role("button", name="Yes, cancel it").click()
+
+    expect(pending_row.locator(".djt-badge")).to_have_text("cancelled")
+    expect(pending_row.get_by_role("button", name="Cancel")).to_have_count(0)
+    expect(tile_count(page, "cancelled")).to_have_text("1")
+    expect(tile_count(page, "pending")).to_have_text("0")
+    assert_not_reloaded(page)
+    pending.refresh_from_db()
+    assert pending.state == "cancelled"
+
+
+def test_filter__updates_the_list_and_pushes_the_url(failed, pending, dashboard):
+    page = dashboard
+    expect(row(page, failed)).to_be_visible()
+    expect(row(page, pending)).to_be_visible()
+
+    page.locator("form.djt-filters select[name=status]").select_option("failed")
+
+    expect(row(page, pending)).to_have_count(0)
+    expect(row(page, failed)).to_be_visible()
+    assert "status=failed" in page.url
+    assert_not_reloaded(page)
+
+    page.go_back()
+
+    expect(row(page, pending)).to_be_visible()
+    assert "status=failed" not in page.url
+    assert_not_reloaded(page)
