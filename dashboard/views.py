@@ -73,10 +73,11 @@ def _permissions(request: HttpRequest) -> dict[str, bool]:
 
 def live_context() -> dict[str, Any]:
     now = timezone.now()
+    matrix = stats.type_matrix(now)
     return {
-        "counts": stats.status_counts(now),
+        "counts": stats.status_counts(now, matrix=matrix),
         "counts_estimated": stats.counts_are_estimated(),
-        "matrix": stats.type_matrix(now),
+        "matrix": matrix,
         "due_board": stats.due_board(now),
         "due_threshold": settings.HEALTH_MAX_DUE_AGE_SECONDS,
         "upcoming": stats.upcoming(),
@@ -123,11 +124,12 @@ def list_context(request: HttpRequest) -> dict[str, Any]:
 def summary(request: HttpRequest) -> JsonResponse:
     _must_view(request)
     now = timezone.now()
+    matrix = stats.type_matrix(now)
     return JsonResponse(
         {
-            "counts": stats.status_counts(now),
+            "counts": stats.status_counts(now, matrix=matrix),
             "counts_estimated": stats.counts_are_estimated(),
-            "by_type": stats.type_matrix(now),
+            "by_type": matrix,
             "oldest_due_age_seconds": stats.oldest_due_age_seconds(now),
             "workers": [worker.as_json() for worker in stats.workers(now)],
         }
