@@ -19,6 +19,7 @@ from djtriggers import operations
 from djtriggers.admin import TriggerAdmin
 from djtriggers.admin.actions import PROCESS_NOW_LIMIT
 from djtriggers.models import OperatorAction, Trigger, TriggerAttempt, TriggerResult
+from tests.conftest import login
 from tests.testapp.models import BreakfastTrigger, FailingTrigger, NoopTrigger, PayBill
 
 pytestmark = pytest.mark.django_db
@@ -36,22 +37,6 @@ ACTIONS = [
 
 
 # --- fixtures and helpers ------------------------------------------------------
-
-
-def login(client: Client, *codenames: str, superuser: bool = False) -> User:
-    """A staff user with exactly these djtriggers permissions (or a superuser)."""
-    name = "root" if superuser else "staff_" + "_".join(codenames)
-    user = User.objects.create_user(name, is_staff=True, is_superuser=superuser)
-    user.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="djtriggers", codename__in=codenames)
-    )
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
-def root(client):
-    return login(client, superuser=True)
 
 
 def make(n=1, **fields):

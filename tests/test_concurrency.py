@@ -6,8 +6,6 @@ import random
 import signal
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django.db import connection, connections, transaction
@@ -29,13 +27,6 @@ from tests.workers import (
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def workers(tmp_path: Path) -> Iterator[Workers]:
-    pool = Workers(tmp_path)
-    yield pool
-    pool.close()
 
 
 def sqlite() -> bool:

@@ -7,7 +7,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission, User
 from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.db import connection
@@ -18,6 +17,7 @@ from django.utils import timezone
 from dashboard.views import PAGE_SIZE, health_check
 from djtriggers.fingerprints import fingerprint
 from djtriggers.models import OperatorAction, Trigger, TriggerAttempt, Worker
+from tests.conftest import login
 from tests.testapp.models import BreakfastTrigger, NoopTrigger
 
 pytestmark = pytest.mark.django_db
@@ -42,22 +42,6 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-def login(client: Client, *codenames: str, superuser: bool = False, staff: bool = True) -> User:
-    """A staff user with exactly these djtriggers permissions (or a superuser)."""
-    name = "root" if superuser else "user_" + "_".join(codenames)
-    user = User.objects.create_user(name, is_staff=staff, is_superuser=superuser)
-    user.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="djtriggers", codename__in=codenames)
-    )
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
-def root(client):
-    return login(client, superuser=True)
 
 
 @pytest.fixture

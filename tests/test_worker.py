@@ -5,9 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 import signal
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -18,7 +16,6 @@ from djtriggers.models import Trigger, TriggerAttempt, Worker
 from djtriggers.worker import TriggerWorker
 from tests.testapp.models import FailingTrigger, Meal, Run
 from tests.workers import (
-    Workers,
     all_in_state,
     create_counting,
     runs_per_trigger,
@@ -27,13 +24,6 @@ from tests.workers import (
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def workers(tmp_path: Path) -> Iterator[Workers]:
-    pool = Workers(tmp_path)
-    yield pool
-    pool.close()
 
 
 def log_time(stderr: str, message: str) -> datetime:
