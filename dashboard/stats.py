@@ -3,7 +3,7 @@
 Everything but the processed count is read through an index on few rows (what
 waits, runs or failed). Processed rows are the bulk: on PostgreSQL their count
 comes from the planner's estimate once the table is large, and the processed
-column of the type matrix is cached for a minute.
+column of the type matrix (a full index scan) is cached for five minutes.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from djtriggers.states import State, Status
 
 # Above this many rows (PostgreSQL's estimate) processed rows are estimated, not counted.
 EXACT_UP_TO = 200_000
-CACHE_SECONDS = 60
+CACHE_SECONDS = 300
 LAG_SAMPLE = 10_000
 
 
@@ -83,7 +83,7 @@ def _estimated_rows() -> int | None:
 
 
 def type_matrix(now: datetime | None = None) -> dict[str, dict[str, int]]:
-    """{type: {status: count}} for every status, processed from a one-minute cache."""
+    """{type: {status: count}} for every status, processed from a five-minute cache."""
     now = now or timezone.now()
     matrix: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(Status.values, 0))
     for row in _live().values("trigger_type").annotate(**_live_counts(now)):

@@ -38,7 +38,7 @@ STATUSES = ["pending", "due", "running", "failed", "processed", "cancelled"]
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    # The processed column of the type matrix is cached for a minute.
+    # The processed column of the type matrix is cached for five minutes.
     cache.clear()
     yield
     cache.clear()

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    # The processed column of the type matrix is cached for a minute.
+    # The processed column of the type matrix is cached for five minutes.
     cache.clear()
     yield
     cache.clear()
