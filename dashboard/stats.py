@@ -21,6 +21,7 @@ from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
 from djtriggers.conf import settings
+from djtriggers.db import estimated_rows
 from djtriggers.models import Trigger, TriggerAttempt, Worker
 from djtriggers.querysets import status_q
 from djtriggers.states import State, Status
@@ -37,15 +38,22 @@ LIVE_STATUSES = [status for status in Status.values if status != Status.PROCESSE
 
 
 def status_counts(
-    now: datetime | None = None, *, matrix: dict[str, dict[str, int]] | None = None
+    now: datetime | None = None,
+    *,
+    matrix: dict[str, dict[str, int]] | None = None,
+    estimate: int | None = None,
 ) -> dict[str, int]:
-    """Triggers per status: the six keys, always (summed from ``matrix`` when given)."""
+    """Triggers per status: the six keys, always (summed from ``matrix`` when given).
+
+    Pass ``estimate=table_estimate()`` to let a large table's processed count be estimated.
+    """
     now = now or timezone.now()
     if matrix is None:
         counts = _live().aggregate(**_live_counts(now))
     else:
         counts = {status: sum(row[status] for row in matrix.values()) for status in LIVE_STATUSES}
-    counts[Status.PROCESSED] = processed_count(sum(v or 0 for v in counts.values()))
+    others = sum(v or 0 for v in counts.values())
+    counts[Status.PROCESSED] = processed_count(others, estimate)
     return {status: counts[status] or 0 for status in Status.values}
 
 
@@ -58,28 +66,20 @@ def _live_counts(now: datetime) -> dict[str, Count]:
     return {status: Count("state", filter=status_q(status, now)) for status in LIVE_STATUSES}
 
 
-def processed_count(others: int) -> int:
-    estimate = _estimated_rows()
-    if estimate is not None and estimate > EXACT_UP_TO:
+def table_estimate() -> int | None:
+    """The planner's row count of the table (PostgreSQL only): free, so read per request."""
+    return estimated_rows(Trigger)
+
+
+def processed_count(others: int, estimate: int | None = None) -> int:
+    """Exact, unless ``estimate`` says the table is too large to count."""
+    if estimate is not None and counts_are_estimated(estimate):
         return max(estimate - others, 0)
     return Trigger.objects.filter(state=State.PROCESSED).count()
 
 
-def counts_are_estimated() -> bool:
-    estimate = _estimated_rows()
+def counts_are_estimated(estimate: int | None) -> bool:
     return estimate is not None and estimate > EXACT_UP_TO
-
-
-def _estimated_rows() -> int | None:
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-            [Trigger._meta.db_table],
-        )
-        row = cursor.fetchone()
-    return int(row[0]) if row and row[0] >= 0 else None
 
 
 def type_matrix(now: datetime | None = None) -> dict[str, dict[str, int]]:

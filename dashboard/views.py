@@ -74,9 +74,10 @@ def _permissions(request: HttpRequest) -> dict[str, bool]:
 def live_context() -> dict[str, Any]:
     now = timezone.now()
     matrix = stats.type_matrix(now)
+    estimate = stats.table_estimate()
     return {
-        "counts": stats.status_counts(now, matrix=matrix),
-        "counts_estimated": stats.counts_are_estimated(),
+        "counts": stats.status_counts(now, matrix=matrix, estimate=estimate),
+        "counts_estimated": stats.counts_are_estimated(estimate),
         "matrix": matrix,
         "due_board": stats.due_board(now),
         "due_threshold": settings.HEALTH_MAX_DUE_AGE_SECONDS,
@@ -125,10 +126,11 @@ def summary(request: HttpRequest) -> JsonResponse:
     _must_view(request)
     now = timezone.now()
     matrix = stats.type_matrix(now)
+    estimate = stats.table_estimate()
     return JsonResponse(
         {
-            "counts": stats.status_counts(now, matrix=matrix),
-            "counts_estimated": stats.counts_are_estimated(),
+            "counts": stats.status_counts(now, matrix=matrix, estimate=estimate),
+            "counts_estimated": stats.counts_are_estimated(estimate),
             "by_type": matrix,
             "oldest_due_age_seconds": stats.oldest_due_age_seconds(now),
             "workers": [worker.as_json() for worker in stats.workers(now)],

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import connections, transaction
+from django.db.models import Model
 
 
 @contextmanager
@@ -28,3 +29,18 @@ def write_transaction(using: str) -> Iterator[None]:
             yield
     finally:
         connection.transaction_mode = previous  # type: ignore[attr-defined]
+
+
+def estimated_rows(model: type[Model], using: str = "default") -> int | None:
+    """PostgreSQL's estimate of the table's row count, free to read; None elsewhere."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+            [model._meta.db_table],
+        )
+        row = cursor.fetchone()
+    # -1 until the table is first vacuumed or analyzed: no estimate yet.
+    return int(row[0]) if row and row[0] >= 0 else None

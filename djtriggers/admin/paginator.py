@@ -6,7 +6,8 @@ from functools import cached_property
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.db import connections
+
+from ..db import estimated_rows
 
 # A filtered changelist counts at most this many rows and then says "more".
 COUNT_CAP = 10_000
@@ -28,9 +29,9 @@ class CappedPaginator(Paginator):
         query = getattr(qs, "query", None)
         if query is None:
             return super().count
-        if not query.where and qs.db and connections[qs.db].vendor == "postgresql":
-            estimate = _postgres_estimate(qs)
-            if estimate > COUNT_CAP:
+        if not query.where:
+            estimate = estimated_rows(qs.model, qs.db)
+            if estimate is not None and estimate > COUNT_CAP:
                 self.capped = self.estimated = True
                 return estimate
         count = qs.order_by()[: COUNT_CAP + 1].count()
@@ -38,13 +39,3 @@ class CappedPaginator(Paginator):
             self.capped = True
             return COUNT_CAP
         return count
-
-
-def _postgres_estimate(qs: Any) -> int:
-    with connections[qs.db].cursor() as cursor:
-        cursor.execute(
-            "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-            [qs.model._meta.db_table],
-        )
-        row = cursor.fetchone()
-    return int(row[0]) if row else 0
