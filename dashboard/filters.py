@@ -5,10 +5,12 @@ from typing import Any
 import django_filters
 from django.db.models import QuerySet
 
+from djtriggers.lifecycle import Status
 from djtriggers.models import Trigger
 from djtriggers.querysets import status_q
 from djtriggers.registry import trigger_types
-from djtriggers.states import Status
+
+TYPE_MAX_LENGTH = Trigger._meta.get_field("trigger_type").max_length or 100
 
 
 class TriggerFilter(django_filters.FilterSet):
@@ -31,7 +33,13 @@ class TriggerFilter(django_filters.FilterSet):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.filters["type"].extra["choices"] = [(t, t) for t in trigger_types()]
+        choices = [(t, t) for t in trigger_types()]
+        # A type whose class is gone is what an operator must clean up: the type
+        # matrix and the failure groups link to it, so it is a choice when asked for.
+        asked = (self.data or {}).get("type", "")
+        if asked and asked not in dict(choices) and len(asked) <= TYPE_MAX_LENGTH:
+            choices.append((asked, f"{asked} (no class)"))
+        self.filters["type"].extra["choices"] = choices
 
     def filter_status(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return queryset.filter(status_q(value)) if value else queryset

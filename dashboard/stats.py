@@ -22,9 +22,9 @@ from django.utils import timezone
 
 from djtriggers.conf import settings
 from djtriggers.db import estimated_rows
+from djtriggers.lifecycle import State, Status
 from djtriggers.models import Trigger, TriggerAttempt, Worker
 from djtriggers.querysets import status_q
-from djtriggers.states import State, Status
 
 # Above this many rows (PostgreSQL's estimate) processed rows are estimated, not counted.
 EXACT_UP_TO = 200_000

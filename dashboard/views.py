@@ -18,11 +18,12 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
-from djtriggers import operations
-from djtriggers.admin.forms import parse_when
+from djtriggers import actions
+from djtriggers.actions import Action
 from djtriggers.conf import settings
-from djtriggers.models import OperatorAction, Trigger
-from djtriggers.states import CANCELLABLE, REVIVABLE, Status
+from djtriggers.forms import ActionForm
+from djtriggers.lifecycle import Status
+from djtriggers.models import Trigger
 
 from . import stats
 from .filters import TriggerFilter
@@ -31,12 +32,11 @@ PAGE_SIZE = 50
 TEMPLATE = "dashboard/index.html"
 # The event every mutating view sends, and the live parts listen for.
 CHANGED_EVENT = "triggers-changed"
-ROW_ACTIONS = {"reprocess": REVIVABLE, "reschedule": REVIVABLE, "cancel": CANCELLABLE}
-GROUP_ACTIONS = ("reprocess", "reschedule")
-
-
-def _may(request: HttpRequest, kind: str) -> bool:
-    return request.user.has_perm(f"djtriggers.{kind}_trigger")
+# The actions of djtriggers.actions that the dashboard offers: on a row, those
+# that change triggers (processing now stays in the admin); on a failure group,
+# those of them that apply to failed triggers.
+ROW_ACTIONS = {name: a for name, a in actions.ACTIONS.items() if a.transition is not None}
+GROUP_ACTIONS = {name: a for name, a in ROW_ACTIONS.items() if Status.FAILED in a.statuses}
 
 
 def _must_view(request: HttpRequest) -> None:
@@ -57,7 +57,7 @@ def index(request: HttpRequest) -> HttpResponse:
         context.update(live_context())
     if target != "djt-live":
         context.update(list_context(request))
-    context["permissions"] = _permissions(request)
+    context["group_actions"] = _allowed(request, GROUP_ACTIONS)
     if target in ("djt-live", "djt-list"):
         response = render(request, f"{TEMPLATE}#{target.removeprefix('djt-')}", context)
     else:
@@ -67,8 +67,13 @@ def index(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _permissions(request: HttpRequest) -> dict[str, bool]:
-    return {kind: _may(request, kind) for kind in ROW_ACTIONS}
+def _allowed(request: HttpRequest, table: dict[str, Action]) -> list[Action]:
+    return [action for action in table.values() if action.allowed(request.user)]
+
+
+def row_actions(trigger: Trigger, request: HttpRequest) -> list[Action]:
+    """The row's buttons: the dashboard's actions that apply to it and the user may take."""
+    return [a for a in actions.for_trigger(trigger, request.user) if a.name in ROW_ACTIONS]
 
 
 def live_context() -> dict[str, Any]:
@@ -106,6 +111,8 @@ def list_context(request: HttpRequest) -> dict[str, Any]:
         triggers = list(qs[: PAGE_SIZE + 1])
     more = len(triggers) > PAGE_SIZE
     triggers = triggers[:PAGE_SIZE]
+    for trigger in triggers:
+        trigger.row_actions = row_actions(trigger, request)  # type: ignore[attr-defined]
     query = request.GET.copy()
     query.pop("before", None)
     return {
@@ -176,75 +183,73 @@ def health(request: HttpRequest) -> JsonResponse:
 @staff_member_required
 @require_POST
 def trigger_action(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
-    """Reprocess, reschedule or cancel one trigger; cancel asks first."""
-    if kind not in ROW_ACTIONS:
+    """An action on one trigger; one that needs a confirmation asks first."""
+    action = ROW_ACTIONS.get(kind)
+    if action is None:
         raise Http404(f"No action {kind!r}; use one of {', '.join(ROW_ACTIONS)}.")
-    if not _may(request, kind):
+    if not action.allowed(request.user):
         raise PermissionDenied
     trigger = get_object_or_404(Trigger, pk=pk)
-    # The row is rendered again: with every action the user may take, not just this one.
-    context: dict[str, Any] = {"trigger": trigger, "permissions": _permissions(request)}
-    if kind == "cancel" and request.POST.get("confirm") != "yes":
-        return _fragment(request, "confirm_row", context, changed=False)
-    when = None
-    if kind == "reschedule":
-        try:
-            when = parse_when(request.POST.get("process_after", ""))
-        except ValueError as exc:
-            context["error"] = f"Not rescheduled: {exc}"
-            return _fragment(request, "row_message", context, changed=False)
-    report = operations.perform(
-        getattr(OperatorAction.Kind, kind.upper()),
-        Trigger.objects.filter(pk=pk),
-        user=request.user,
-        when=when,
-        reason=request.POST.get("reason", "")[:1000],
+    context: dict[str, Any] = {"trigger": trigger, "action": action}
+    if action.confirm and request.POST.get("confirm") != "yes":
+        return _row(request, "confirm_row", context, changed=False)
+    form = ActionForm(action, request.POST)
+    if not form.is_valid():
+        context["error"] = f"Not {action.verb}: {_first_error(form)}"
+        return _row(request, "row_message", context, changed=False)
+    report = actions.perform(
+        action, Trigger.objects.filter(pk=pk), user=request.user, **form.values()
     )
     trigger.refresh_from_db()
     if report.changed:
         context["message"] = report.message()
     else:
         reasons = ", ".join(report.skipped) or "nothing to do"
-        context["error"] = f"Not {operations.VERBS[kind]}: {reasons}."
-    return _fragment(request, "row_message", context, changed=bool(report.changed))
+        context["error"] = f"Not {action.verb}: {reasons}."
+    return _row(request, "row_message", context, changed=bool(report.changed))
 
 
 @staff_member_required
 @require_POST
 def group_action(request: HttpRequest, kind: str) -> HttpResponse:
-    """Reprocess or reschedule every failed trigger of a failure group; always asks first."""
-    if kind not in GROUP_ACTIONS:
+    """An action on every failed trigger of a failure group; always asks first."""
+    action = GROUP_ACTIONS.get(kind)
+    if action is None:
         raise Http404(f"No group action {kind!r}; use one of {', '.join(GROUP_ACTIONS)}.")
-    if not _may(request, kind):
+    if not action.allowed(request.user):
         raise PermissionDenied
     trigger_type = request.POST.get("trigger_type", "")
     fingerprint = request.POST.get("fingerprint", "")
     queryset = stats.failure_group_queryset(trigger_type, fingerprint)
     context: dict[str, Any] = {
         "kind": kind,
+        "action": action,
         "trigger_type": trigger_type,
         "fingerprint": fingerprint,
         "count": queryset.count(),
         "process_after": request.POST.get("process_after", ""),
     }
-    when = None
-    if kind == "reschedule":
-        try:
-            when = parse_when(context["process_after"])
-        except ValueError as exc:
-            context["error"] = f"Not rescheduled: {exc}"
-            return _fragment(request, "group_message", context, changed=False)
+    form = ActionForm(action, request.POST)
+    if not form.is_valid():
+        context["error"] = f"Not {action.verb}: {_first_error(form)}"
+        return _fragment(request, "group_message", context, changed=False)
     if request.POST.get("confirm") != "yes":
         return _fragment(request, "confirm_group", context, changed=False)
-    report = operations.perform(
-        getattr(OperatorAction.Kind, kind.upper()),
-        queryset,
-        user=request.user,
-        when=when,
-        reason=request.POST.get("reason", "")[:1000],
-    )
+    report = actions.perform(action, queryset, user=request.user, **form.values())
     context["message"] = report.message()
     return _fragment(request, "group_message", context, changed=bool(report.changed))
+
+
+def _first_error(form: ActionForm) -> str:
+    return next(str(errors[0]) for errors in form.errors.values())
+
+
+def _row(
+    request: HttpRequest, partial: str, context: dict[str, Any], *, changed: bool
+) -> HttpResponse:
+    """A row rendered again, with every action the user may take on it now."""
+    context["trigger"].row_actions = row_actions(context["trigger"], request)
+    return _fragment(request, partial, context, changed=changed)
 
 
 def _fragment(

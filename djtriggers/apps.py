@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class DjtriggersConfig(AppConfig):
@@ -8,3 +9,6 @@ class DjtriggersConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+        from .legacy import reinstall_on_sqlite
+
+        post_migrate.connect(reinstall_on_sqlite, sender=self)

@@ -1,4 +1,12 @@
-"""Running ``_process`` once, and writing down how it ended."""
+"""Running ``_process`` once, and writing down how it ended.
+
+A trigger may raise anything (``SystemExit`` included), return anything, and
+raise exceptions that cannot even be printed. Whatever it does ends as one
+``Attempt`` whose texts are computed here, once, so that nothing that runs
+after ``_process`` (logging, storing, computing the retry delay) can fail
+because of the trigger: a failure there would roll back, and repeat, every
+other trigger of the group.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +14,45 @@ import logging
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
+from . import lifecycle
 from .conf import settings
 from .exceptions import ProcessLaterError
 from .fingerprints import fingerprint
 from .loggers.base import TriggerLogger
 from .models import Trigger, TriggerAttempt
-from .states import State
+from .times import LATEST
 
 log = logging.getLogger("djtriggers")
 
 Outcome = TriggerAttempt.Outcome
+
+
+class StopNow(KeyboardInterrupt):
+    """Raised by a worker's second stop signal: record the try in hand, commit, exit."""
+
+
+class WorkerLost(Exception):
+    """A trigger's worker stopped renewing its lease while running it alone."""
+
+
+def storable(text: str) -> str:
+    """``text`` as every database stores it: no NUL characters, no lone surrogates."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
+def describe(exc: BaseException) -> str:
+    """``str(exc)``, even for an exception whose ``__str__`` raises."""
+    try:
+        return storable(str(exc))
+    except BaseException as inner:
+        return f"<the message could not be read: {type(inner).__name__}>"
 
 
 @dataclass
@@ -35,52 +65,99 @@ class Attempt:
     finished_at: datetime
     process_after: datetime | None = None
     exception: BaseException | None = None
+    error_class: str = ""
+    error_message: str = ""
     traceback: str = ""
     give_up: bool = False  # fail for good whatever the tries budget says
     savepoint: bool = False  # whether _process queried the database (and so got a savepoint)
+    stop_now: bool = False  # the worker was told to stop at once during the try
+
+    @classmethod
+    def failure(
+        cls,
+        trigger: Trigger,
+        exc: BaseException,
+        started_at: datetime,
+        *,
+        give_up: bool = False,
+        savepoint: bool = False,
+    ) -> Attempt:
+        try:
+            tb = "".join(traceback.format_exception(exc))
+        except BaseException:
+            tb = ""
+        return cls(
+            trigger,
+            Outcome.FAILURE,
+            started_at,
+            timezone.now(),
+            exception=exc,
+            error_class=type(exc).__qualname__,
+            error_message=describe(exc),
+            traceback=storable(tb),
+            give_up=give_up,
+            savepoint=savepoint,
+            stop_now=isinstance(exc, StopNow),
+        )
 
     @property
     def number(self) -> int:
         """Which try this was (the trigger's fields are those from before it)."""
-        return self.trigger.number_of_tries + 1
+        tries = max(self.trigger.number_of_tries or 0, 0)  # 2.x code may write anything
+        return min(tries + 1, lifecycle.MAX_TRIES_COUNT)
 
     @property
     def gives_up(self) -> bool:
         """Whether this is a failed last try."""
-        return self.outcome == Outcome.FAILURE and (
-            self.give_up or self.number >= self.trigger.get_max_tries()
-        )
+        if self.outcome != Outcome.FAILURE:
+            return False
+        try:
+            budget = int(self.trigger.get_max_tries())
+        except Exception:
+            log.exception("get_max_tries() of %s failed; using the setting", self.trigger)
+            budget = settings.TRIES_BEFORE_ERROR
+        return self.give_up or self.number >= budget
 
-    def changes(self, now: datetime) -> dict[str, Any]:
-        """The trigger's new field values."""
+    def error_line(self) -> str:
+        if not self.error_message:
+            return self.error_class
+        return f"{self.error_class}: {self.error_message}"
+
+    def transition(self, now: datetime) -> tuple[lifecycle.Transition, dict[str, Any]]:
+        """The lifecycle transition that records this attempt, and its parameters."""
         if self.outcome == Outcome.SUCCESS:
-            return success_changes(now)
-        released = {"locked_by": None, "locked_until": None}
+            return lifecycle.SUCCEED, {"now": now}
         if self.outcome == Outcome.LATER:
             # A time in the past means "as soon as possible": now, so that a
             # pass over what is due does not pick the trigger up again.
-            when = max(self.process_after, now) if self.process_after else now
-            return {"state": State.SCHEDULED, "process_after": when, **released}
-        changes: dict[str, Any] = {
-            "number_of_tries": self.number,
-            "last_error": self.error_line()[:1000],
-            "error_fingerprint": fingerprint(
-                self.trigger.trigger_type, type(self.exception).__name__, str(self.exception)
+            when = self.process_after if self.process_after else now
+            return lifecycle.LATER, {"when": min(max(when, now), LATEST)}
+        error = {
+            "tries": self.number,
+            "error": self.error_line()[:1000],
+            "fingerprint": fingerprint(
+                self.trigger.trigger_type, self.error_class, self.error_message
             ),
-            **released,
         }
         if self.gives_up:
-            changes.update(state=State.FAILED, successful=False, date_processed=now)
-        else:
-            retry_at = now + self.trigger.get_retry_delay(self.number)
-            changes.update(state=State.SCHEDULED, process_after=retry_at)
-        return changes
+            return lifecycle.GIVE_UP, {**error, "now": now}
+        return lifecycle.RETRY, {**error, "when": now + self.retry_delay()}
 
-    def error_line(self) -> str:
-        return f"{type(self.exception).__name__}: {self.exception}"
+    def retry_delay(self) -> timedelta:
+        """The trigger's retry delay, within bounds whatever an override returns."""
+        try:
+            delay = self.trigger.get_retry_delay(self.number)
+            if not isinstance(delay, timedelta):
+                raise TypeError(f"get_retry_delay() returned {delay!r}, not a timedelta")
+        except Exception:
+            log.exception("get_retry_delay() of %s failed; retrying in a minute", self.trigger)
+            delay = timedelta(minutes=1)
+        return min(max(delay, timedelta()), lifecycle.MAX_RETRY_DELAY)
 
     def log_failure(self) -> None:
         """Log a failed try: WARNING from TRIES_BEFORE_WARNING on, ERROR when giving up."""
+        if self.outcome != Outcome.FAILURE:
+            return
         trigger = self.trigger
         if self.gives_up:
             level = logging.ERROR
@@ -90,15 +167,21 @@ class Attempt:
             level = logging.INFO
         message = (
             f"Processing of {trigger.trigger_type} {trigger.pk} raised a "
-            f"{type(self.exception).__name__} (try nr. {self.number})"
+            f"{self.error_class} (try nr. {self.number})"
         )
-        log.log(level, message, exc_info=self.exception if level > logging.INFO else None)
-        trigger.logger.log_message(trigger, message, level=level)
+        # Neither a logging handler nor the trigger's logger may fail the group.
+        try:
+            log.log(level, message, exc_info=self.exception if level > logging.INFO else None)
+        except Exception:
+            log.error("%s (the exception could not be logged)", message)
+        try:
+            trigger.logger.log_message(trigger, message, level=level)
+        except Exception:
+            log.exception("The trigger logger of %s failed to log a failed try", trigger)
 
     def row(self, worker: str, connection: BaseDatabaseWrapper) -> tuple[Any, ...]:
         """The attempt's TriggerAttempt row, in ``ATTEMPT_COLUMNS`` order."""
         limit = settings.TRACEBACK_MAX_CHARS
-        exc = self.exception
         tb = self.traceback
         if len(tb) > limit:
             tb = "… (cut)\n" + tb[-limit:]
@@ -106,26 +189,14 @@ class Attempt:
         return (
             self.trigger.pk,
             self.number,
-            worker,
+            worker[:100],
             adapt(self.started_at),
             adapt(self.finished_at),
             str(self.outcome),
-            type(exc).__qualname__ if exc else "",
-            str(exc)[:limit] if exc else "",
+            self.error_class[:255],
+            self.error_message[:limit],
             tb,
         )
-
-
-def success_changes(now: datetime) -> dict[str, Any]:
-    return {
-        "state": State.PROCESSED,
-        "successful": True,
-        "date_processed": now,
-        "last_error": "",
-        "error_fingerprint": "",
-        "locked_by": None,
-        "locked_until": None,
-    }
 
 
 class _SavepointOnFirstQuery:
@@ -150,17 +221,25 @@ class _SavepointOnFirstQuery:
 
 
 def run_attempt(
-    trigger: Trigger, dictionary: dict[str, Any], logger: TriggerLogger, using: str
+    trigger: Trigger, dictionary: dict[str, Any], logger: TriggerLogger | None, using: str
 ) -> Attempt:
-    """Run ``_process`` (inside the caller's transaction), undoing only its own work on failure."""
+    """Run ``_process`` (inside the caller's transaction), undoing only its own work on failure.
+
+    ``logger`` gets the result; None means the trigger's own logger.
+
+    Catches everything, ``SystemExit``, ``KeyboardInterrupt`` and
+    ``GeneratorExit`` included: each is a failed try of this trigger, so a
+    trigger that raises one cannot end the worker again and again.
+    """
     connection = connections[using]
     savepoint = _SavepointOnFirstQuery(connection)
     callbacks = len(connection.run_on_commit)
     started = timezone.now()
     try:
         with connection.execute_wrapper(savepoint):
-            logger.log_result(trigger, trigger._process(dictionary))
-    except Exception as exc:
+            result = trigger._process(dictionary)
+            (logger or trigger.logger).log_result(trigger, result)
+    except BaseException as exc:
         if savepoint.sid is not None:
             connection.savepoint_rollback(savepoint.sid)
         # What transaction.atomic() would do for a savepoint rolled back: the
@@ -169,19 +248,11 @@ def run_attempt(
         connection.needs_rollback = False
         del connection.run_on_commit[callbacks:]
         used = savepoint.sid is not None
-        if isinstance(exc, ProcessLaterError):
+        if isinstance(exc, ProcessLaterError) and isinstance(exc.process_after, datetime):
             return Attempt(
                 trigger, Outcome.LATER, started, timezone.now(), exc.process_after, savepoint=used
             )
-        return Attempt(
-            trigger,
-            Outcome.FAILURE,
-            started,
-            timezone.now(),
-            exception=exc,
-            traceback=traceback.format_exc(),
-            savepoint=used,
-        )
+        return Attempt.failure(trigger, exc, started, savepoint=used)
     if savepoint.sid is not None:
         connection.savepoint_commit(savepoint.sid)
     return Attempt(
@@ -205,9 +276,10 @@ ATTEMPT_COLUMNS = (
 def save_attempts(attempts: Sequence[Attempt], worker: str, using: str) -> None:
     """Write the attempts' outcomes: one UPDATE for all successes, one per other row.
 
-    The TriggerAttempt rows go in as one statement of plain values per many
-    rows: on the hot path, ``bulk_create`` spent more time preparing values
-    than the database spent storing them.
+    Each is its lifecycle transition from ``running``. The TriggerAttempt rows
+    go in as one statement of plain values per many rows: on the hot path,
+    ``bulk_create`` spent more time preparing values than the database spent
+    storing them.
     """
     if not attempts:
         return
@@ -215,10 +287,11 @@ def save_attempts(attempts: Sequence[Attempt], worker: str, using: str) -> None:
     base = Trigger._base_manager.using(using)
     succeeded = [a.trigger.pk for a in attempts if a.outcome == Outcome.SUCCESS]
     if succeeded:
-        base.filter(pk__in=succeeded).update(**success_changes(now))
+        lifecycle.SUCCEED.apply(base.filter(pk__in=succeeded), now=now)
     for attempt in attempts:
         if attempt.outcome != Outcome.SUCCESS:
-            base.filter(pk=attempt.trigger.pk).update(**attempt.changes(now))
+            transition, params = attempt.transition(now)
+            transition.apply(base.filter(pk=attempt.trigger.pk), **params)
     insert_attempt_rows(attempts, worker, using)
 
 

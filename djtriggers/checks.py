@@ -2,27 +2,99 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.checks import Error, Tags, register
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS, settings
+from .loggers.base import TriggerLogger
 from .registry import trigger_classes
 
-POSITIVE_INTS = ("TRIES_BEFORE_WARNING", "TRIES_BEFORE_ERROR", "BATCH_SIZE", "TRACEBACK_MAX_CHARS")
-POSITIVE_NUMBERS = (
-    "LEASE_SECONDS",
-    "CLAIM_SECONDS",
-    "COMMIT_INTERVAL_SECONDS",
-    "HEARTBEAT_SECONDS",
-    "POLL_INTERVAL_SECONDS",
-    "RETRY_MAX_DELAY_SECONDS",
-    "HEALTH_MAX_DUE_AGE_SECONDS",
-    "HEALTH_MAX_HEARTBEAT_AGE_SECONDS",
-    "DASHBOARD_REFRESH_SECONDS",
-)
-NON_NEGATIVE_NUMBERS = ("RETRY_DELAY_SECONDS",)
+HOUR = 3600
+DAY = 24 * HOUR
+WEEK = 7 * DAY
+YEAR = 365 * DAY
+_SPANS = {YEAR: "1 year", WEEK: "1 week", DAY: "1 day", HOUR: "1 hour"}
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The values a numeric setting accepts: finite, from ``low`` to ``high``."""
+
+    low: float
+    high: float
+    # An int (a number of things); ``whole`` also allows a float such as 5.0.
+    count: bool = False
+    whole: bool = False
+    low_open: bool = False  # ``low`` itself is not allowed
+    high_open: bool = False
+    seconds: bool = False
+    note: str = ""
+
+    def accepts(self, value: object) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if isinstance(value, float) and (
+            self.count or not math.isfinite(value) or (self.whole and not value.is_integer())
+        ):
+            return False
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+    def describe(self) -> str:
+        kind = "whole number" if self.count or self.whole else "number"
+        unit = " of seconds" if self.seconds else ""
+        low = f"greater than {_show(self.low)}" if self.low_open else f"from {_show(self.low)}"
+        if self.high_open:
+            high = f"up to (not including) {_show(self.high)}"
+        else:
+            high = f"{'and at most' if self.low_open else 'to'} {_show(self.high)}"
+        span = _SPANS.get(int(self.high)) if self.seconds else None
+        extra = f" ({span})" if span else ""
+        note = f" ({self.note})" if self.note else ""
+        return f"a {kind}{unit} {low} {high}{extra}{note}"
+
+
+def _show(number: float) -> str:
+    """As in a settings file: 3600, 1_000_000, 0.5."""
+    if not float(number).is_integer():
+        return f"{number:g}"
+    return f"{int(number):_}" if number >= 10_000 else str(int(number))
+
+
+# What each numeric DJTRIGGERS_ setting accepts: finite, and small enough that
+# a typo (an extra zero or three) is caught at start-up, not in production.
+BOUNDS: dict[str, Bounds] = {
+    # TRIES_BEFORE_WARNING may exceed TRIES_BEFORE_ERROR: failures are then never
+    # logged as warnings, which is harmless.
+    "TRIES_BEFORE_WARNING": Bounds(1, 1000, count=True),
+    "TRIES_BEFORE_ERROR": Bounds(1, 1000, count=True),
+    "BATCH_SIZE": Bounds(1, 10_000, count=True),
+    "TRACEBACK_MAX_CHARS": Bounds(100, 1_000_000, count=True),
+    "RETRY_DELAY_SECONDS": Bounds(0, WEEK, seconds=True),
+    "RETRY_BACKOFF": Bounds(1, 10, note="2 doubles each delay, 1 keeps it constant"),
+    "RETRY_MAX_DELAY_SECONDS": Bounds(0, YEAR, low_open=True, seconds=True),
+    "RETRY_JITTER": Bounds(0, 1, high_open=True, note="a fraction of each delay"),
+    "LEASE_SECONDS": Bounds(0, DAY, low_open=True, seconds=True),
+    "COMMIT_INTERVAL_SECONDS": Bounds(0, HOUR, low_open=True, seconds=True),
+    "CLAIM_SECONDS": Bounds(0, HOUR, low_open=True, seconds=True),
+    "POLL_INTERVAL_SECONDS": Bounds(0, DAY, low_open=True, seconds=True),
+    "HEARTBEAT_SECONDS": Bounds(0, HOUR, low_open=True, seconds=True),
+    "HEALTH_MAX_DUE_AGE_SECONDS": Bounds(0, WEEK, low_open=True, seconds=True),
+    "HEALTH_MAX_HEARTBEAT_AGE_SECONDS": Bounds(0, WEEK, low_open=True, seconds=True),
+    # The dashboard shows and polls "every Ns": a fraction would be rounded.
+    "DASHBOARD_REFRESH_SECONDS": Bounds(1, HOUR, whole=True, seconds=True),
+}
+# Trigger class attributes that override a setting, checked with its bounds.
+CLASS_OVERRIDES = {
+    "max_tries": "TRIES_BEFORE_ERROR",
+    "retry_delay_seconds": "RETRY_DELAY_SECONDS",
+    "retry_max_delay_seconds": "RETRY_MAX_DELAY_SECONDS",
+}
 
 
 @register(Tags.models)
@@ -58,14 +130,35 @@ def check_trigger_types(**kwargs: Any) -> list[Error]:
 def _setting_error(name: str, expected: str) -> Error:
     value = getattr(settings, name)
     return Error(
-        f"DJTRIGGERS_{name} = {value!r} is not valid.",
+        f"DJTRIGGERS_{name} = {value!r} is not valid: it must be {expected}.",
         hint=f"Set it to {expected}, or remove it to use the default ({DEFAULTS[name]!r}).",
         id="djtriggers.E003",
     )
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+@register(Tags.models)
+def check_trigger_overrides(**kwargs: Any) -> list[Error]:
+    """A Trigger subclass's ``max_tries`` and retry delays are held to the settings' bounds."""
+    errors = []
+    for _typed, classes in sorted(trigger_classes().items()):
+        for cls in classes:
+            for attribute, setting in CLASS_OVERRIDES.items():
+                value = getattr(cls, attribute)
+                bounds = BOUNDS[setting]
+                if value is None or bounds.accepts(value):
+                    continue
+                expected = bounds.describe()
+                errors.append(
+                    Error(
+                        f"{cls.__name__}.{attribute} = {value!r} is not valid: "
+                        f"it must be {expected}.",
+                        hint=f"Set it to {expected}, or remove it (or set None) to use "
+                        f"DJTRIGGERS_{setting}.",
+                        obj=cls,
+                        id="djtriggers.E008",
+                    )
+                )
+    return errors
 
 
 @register()
@@ -86,27 +179,11 @@ def check_installed_apps(**kwargs: Any) -> list[Error]:
 
 @register()
 def check_settings(**kwargs: Any) -> list[Error]:
-    errors = []
-    for name in POSITIVE_INTS:
-        value = getattr(settings, name)
-        if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
-            errors.append(_setting_error(name, "a whole number of at least 1"))
-    for name in POSITIVE_NUMBERS:
-        value = getattr(settings, name)
-        if not (_is_number(value) and value > 0):
-            errors.append(_setting_error(name, "a number of seconds greater than 0"))
-    for name in NON_NEGATIVE_NUMBERS:
-        value = getattr(settings, name)
-        if not (_is_number(value) and value >= 0):
-            errors.append(_setting_error(name, "a number of seconds of at least 0"))
-    backoff = settings.RETRY_BACKOFF
-    if not (_is_number(backoff) and backoff >= 1):
-        errors.append(
-            _setting_error("RETRY_BACKOFF", "a number of at least 1 (2 doubles each delay)")
-        )
-    jitter = settings.RETRY_JITTER
-    if not (_is_number(jitter) and 0 <= jitter < 1):
-        errors.append(_setting_error("RETRY_JITTER", "a fraction from 0 up to (not including) 1"))
+    errors = [
+        _setting_error(name, bounds.describe())
+        for name, bounds in BOUNDS.items()
+        if not bounds.accepts(getattr(settings, name))
+    ]
     errors += _check_loggers()
     return errors
 
@@ -117,14 +194,27 @@ def _check_loggers() -> list[Error]:
         return [_setting_error("LOGGERS", "a list of dotted paths of TriggerLogger classes")]
     errors = []
     for path in loggers:
-        try:
-            import_string(path)
-        except ImportError as exc:
+        problem = _logger_problem(path)
+        if problem:
             errors.append(
                 Error(
-                    f"DJTRIGGERS_LOGGERS names {path!r}, which cannot be imported: {exc}",
-                    hint="Fix the dotted path or remove the entry.",
+                    f"DJTRIGGERS_LOGGERS names {path!r}, {problem}",
+                    hint="Name a subclass of djtriggers.loggers.base.TriggerLogger by its "
+                    "dotted path (e.g. djtriggers.loggers.database.DatabaseLogger), or "
+                    "remove the entry.",
                     id="djtriggers.E004",
                 )
             )
     return errors
+
+
+def _logger_problem(path: object) -> str | None:
+    if not isinstance(path, str):
+        return "which is not a dotted path (a string)."
+    try:
+        logger = import_string(path)
+    except Exception as exc:  # ImportError, or whatever importing the module raised
+        return f"which cannot be imported: {exc}"
+    if not (isinstance(logger, type) and issubclass(logger, TriggerLogger)):
+        return "which is not a TriggerLogger subclass."
+    return None

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from .lifecycle import FINAL
 from .models import Trigger
-from .states import FINAL
 
 DEFAULT_AGE = timedelta(days=60)
 

@@ -1,7 +1,7 @@
 """All of djtriggers' settings, read lazily so ``override_settings`` works.
 
 Every setting is ``DJTRIGGERS_<NAME>`` in the project's settings; ``checks.py``
-validates them.
+validates them against the ranges in ``checks.BOUNDS``.
 """
 
 from __future__ import annotations

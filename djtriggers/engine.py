@@ -22,17 +22,19 @@ from datetime import datetime, timedelta
 from time import monotonic
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from .attempts import Attempt, Outcome, insert_attempt_rows, run_attempt, save_attempts
+from . import lifecycle
+from .attempts import Attempt, Outcome, WorkerLost, run_attempt, save_attempts
 from .conf import settings
 from .db import write_transaction
-from .exceptions import ProcessError, ProcessLaterError, UnknownTriggerType
+from .exceptions import ProcessError, ProcessLaterError, TriggerDataMissing, UnknownTriggerType
+from .lifecycle import State
 from .loggers import get_logger
 from .models import Trigger
 from .registry import trigger_classes
-from .states import State
 
 log = logging.getLogger("djtriggers")
 
@@ -49,32 +51,73 @@ TRIGGER_FIELDS = [f.attname for f in Trigger._meta.concrete_fields]
 TYPE_INDEX = TRIGGER_FIELDS.index("trigger_type")
 
 
-def load_typed(qs: QuerySet[Trigger], using: str) -> list[tuple[Trigger, Trigger | None]]:
-    """The rows of ``qs`` as (base row, instance of its registered class or None if unknown).
+Loaded = tuple[Trigger, Trigger | None, Exception | None]
 
-    Proxies are built from the row itself; multi-table classes cost one query each.
+
+def load_typed(qs: QuerySet[Trigger], using: str) -> list[Loaded]:
+    """The rows of ``qs`` as (base row, instance of its registered class, why there is none).
+
+    Proxies are built from the row itself; multi-table classes cost one query
+    each. A row that cannot be loaded (unknown type, its own row deleted, a
+    field that will not convert) comes with the reason instead of failing the others.
     """
     classes = trigger_classes()
-    pairs: list[tuple[Trigger, Trigger | None]] = []
+    loaded: list[Loaded] = []
     needs_query: dict[type[Trigger], list[Any]] = {}
     for values in qs.values_list(*TRIGGER_FIELDS):
-        candidates = classes.get(values[TYPE_INDEX])
-        cls = candidates[0] if candidates else None
-        if cls is not None and cls._meta.concrete_model is Trigger:
-            proxy = cls.from_db(using, TRIGGER_FIELDS, values)
-            pairs.append((proxy, proxy))
-            continue
         row = Trigger.from_db(using, TRIGGER_FIELDS, values)
-        pairs.append((row, None))
-        if cls is not None:
-            needs_query.setdefault(cls, []).append(row.pk)
+        candidates = classes.get(row.trigger_type)
+        if not candidates:
+            loaded.append((row, None, unknown_type_error(row)))
+            continue
+        cls = candidates[0]
+        if cls._meta.concrete_model is Trigger:
+            try:
+                loaded.append((row, cls.from_db(using, TRIGGER_FIELDS, values), None))
+            except Exception as exc:
+                loaded.append((row, None, exc))
+            continue
+        loaded.append((row, None, None))
+        needs_query.setdefault(cls, []).append(row.pk)
     if needs_query:
-        loaded: dict[Any, Trigger] = {}
+        typed: dict[Any, Trigger | Exception] = {}
         for model, pks in needs_query.items():
-            objs = model._base_manager.using(using).filter(pk__in=pks)
-            loaded.update((obj.pk, obj) for obj in objs)
-        pairs = [(row, obj or loaded.get(row.pk)) for row, obj in pairs]
-    return pairs
+            typed.update(_load_model(model, pks, using))
+        loaded = [
+            (row, obj, error) if obj or error else _with(row, typed.get(row.pk))
+            for row, obj, error in loaded
+        ]
+    return loaded
+
+
+def _with(row: Trigger, found: Trigger | Exception | None) -> Loaded:
+    if isinstance(found, Exception):
+        return row, None, found
+    if found is None:
+        cls = trigger_classes()[row.trigger_type][0]
+        return row, None, TriggerDataMissing(row, cls)
+    return row, found, None
+
+
+def _load_model(model: type[Trigger], pks: list[Any], using: str) -> dict[Any, Any]:
+    """The instances of ``model`` with these pks; one by one if loading them together fails."""
+    manager = model._base_manager.using(using)
+    try:
+        with transaction.atomic(using=using):  # a savepoint: the group stays usable
+            return {obj.pk: obj for obj in manager.filter(pk__in=pks)}
+    except Exception:
+        log.exception("Loading %d %s triggers failed; loading them one by one", len(pks), model)
+    found: dict[Any, Any] = {}
+    for pk in pks:
+        try:
+            with transaction.atomic(using=using):
+                obj = manager.filter(pk=pk).first()
+        except Exception as exc:
+            found[pk] = exc
+        else:
+            if obj is not None:
+                found[pk] = obj
+    return found
 
 
 def unknown_type_error(row: Trigger) -> UnknownTriggerType:
@@ -155,37 +198,69 @@ class Engine:
         return max(1, min(cap, int(self._pace * settings.CLAIM_SECONDS)))
 
     def claim(self, limit: int) -> list[Any]:
-        """Take up to ``limit`` due triggers (and any whose lease ended) for this worker."""
+        """Take up to ``limit`` due triggers for this worker.
+
+        A trigger marked ``run_alone`` is claimed on its own: if its worker is
+        lost again while running it, the lost try is surely its own.
+        """
         now = timezone.now()
         base = Trigger._base_manager.using(self.using)
         with write_transaction(self.using):
             # SKIP LOCKED: rows another worker is claiming are left to it, no waiting.
-            pks: list[Any] = []
+            candidates: list[tuple[Any, bool]] = []
             if monotonic() >= self._next_sweep:
                 # Now and then, not every claim: triggers of a worker that died, and
                 # rows saved with process_after = None (which the range scan below skips).
                 self._next_sweep = monotonic() + settings.LEASE_SECONDS / 4
-                stray = base.filter(
-                    Q(state=State.RUNNING, locked_until__lt=now)
-                    | Q(state=State.SCHEDULED, process_after__isnull=True)
-                )
+                self._recover_lost(now, limit)
+                stray = base.filter(state=State.SCHEDULED, process_after__isnull=True)
                 stray = self._scope(stray).select_for_update(skip_locked=True)
-                pks += stray.values_list("pk", flat=True)[:limit]
-            if len(pks) < limit:
+                candidates += stray.values_list("pk", "run_alone")[:limit]
+            if len(candidates) < limit:
                 cutoff = min(now, self.due_before or now)
                 due = base.filter(state=State.SCHEDULED, process_after__lte=cutoff)
                 due = self._scope(due).select_for_update(skip_locked=True)
-                pks += due.order_by("process_after").values_list("pk", flat=True)[
-                    : limit - len(pks)
+                candidates += due.order_by("process_after").values_list("pk", "run_alone")[
+                    : limit - len(candidates)
                 ]
+            pks = _alone_or_together(candidates)
             if pks:
-                base.filter(pk__in=pks).update(
-                    state=State.RUNNING,
-                    locked_by=self.worker,
-                    locked_until=now + timedelta(seconds=settings.LEASE_SECONDS),
+                lifecycle.CLAIM.apply(
+                    base.filter(pk__in=pks),
+                    worker=self.worker,
+                    until=now + timedelta(seconds=settings.LEASE_SECONDS),
                 )
         self.held.update(pks)
         return pks
+
+    def _recover_lost(self, now: datetime, limit: int) -> None:
+        """Triggers whose worker's lease ended: lost with it (see lifecycle.LOSE)."""
+        base = Trigger._base_manager.using(self.using)
+        lost = base.filter(state=State.RUNNING, locked_until__lt=now)
+        lost = self._scope(lost).select_for_update(skip_locked=True).order_by("pk")
+        rows = load_typed(lost[:limit], self.using)
+        alone = [(row, typed) for row, typed, _ in rows if row.run_alone]
+        together = [row.pk for row, _, _ in rows if not row.run_alone]
+        if together:
+            log.warning(
+                "Worker %s: the lease of %d triggers ended without their worker finishing "
+                "them (%s); each runs alone from now on",
+                self.worker,
+                len(together),
+                ", ".join(sorted({str(row.locked_by) for row, _, _ in rows})),
+            )
+            lifecycle.LOSE.apply(base.filter(pk__in=together))
+        for row, typed in alone:
+            # It ran alone: its worker died running it. That is a failed try.
+            error = WorkerLost(
+                f"Worker {row.locked_by} stopped while running this trigger (killed, out "
+                "of memory, or crashed): its lease ended without the try finishing."
+            )
+            attempt = Attempt.failure(typed or row, error, now)
+            attempt.traceback = ""
+            attempt.log_failure()
+            save_attempts([attempt], str(row.locked_by or ""), self.using)
+            self.counts.add([attempt])
 
     def process(
         self,
@@ -228,32 +303,30 @@ class Engine:
                 .order_by("pk")
             )
             rows = load_typed(locked, self.using)
-            for row, trigger in rows:
+            for row, trigger, error in rows:
                 if trigger is None:
+                    # Nothing will load it until someone restores its class or data.
                     now = timezone.now()
-                    error = unknown_type_error(row)
-                    attempts.append(
-                        Attempt(row, Outcome.FAILURE, now, now, exception=error, give_up=True)
-                    )
+                    attempts.append(Attempt.failure(row, error or Exception(), now, give_up=True))
                     continue
                 self.current = trigger.pk
-                attempt = run_attempt(trigger, self.dictionary, trigger.logger, self.using)
+                attempt = run_attempt(trigger, self.dictionary, None, self.using)
                 attempts.append(attempt)
                 savepoints += attempt.savepoint
                 if (
-                    monotonic() >= deadline
+                    attempt.stop_now
+                    or monotonic() >= deadline
                     or savepoints >= MAX_SAVEPOINTS_PER_GROUP
                     or should_stop()
                 ):
                     break
             for attempt in attempts:
-                if attempt.outcome == Outcome.FAILURE:
-                    attempt.log_failure()
+                attempt.log_failure()
             save_attempts(attempts, self.worker, self.using)
         self.counts.add(attempts)
         done = {a.trigger.pk for a in attempts}
         self.held -= done
-        kept = {row.pk for row, _ in rows}
+        kept = {row.pk for row, _, _ in rows}
         # A claimed row the lock-and-read skipped is either no longer ours or
         # was locked for a moment by someone else (an operator's UPDATE, another
         # worker's claim scan). Give it back rather than keep renewing a claim
@@ -271,7 +344,7 @@ class Engine:
         pks = list(self.held if pks is None else pks)
         if not pks:
             return 0
-        released = self._ours(pks).update(state=State.SCHEDULED, locked_by=None, locked_until=None)
+        released = lifecycle.RELEASE.apply(self._ours(pks))
         self.held.difference_update(pks)
         return released
 
@@ -279,12 +352,20 @@ class Engine:
         if not self.held:
             return 0
         until = timezone.now() + timedelta(seconds=settings.LEASE_SECONDS)
-        return self._ours(self.held).update(locked_until=until)
+        return lifecycle.RENEW.apply(self._ours(self.held), until=until)
 
     def _ours(self, pks: Iterable[Any]) -> QuerySet[Trigger]:
         return Trigger._base_manager.using(self.using).filter(
-            pk__in=sorted(pks), state=State.RUNNING, locked_by=self.worker
+            pk__in=sorted(pks), locked_by=self.worker
         )
+
+
+def _alone_or_together(candidates: list[tuple[Any, bool]]) -> list[Any]:
+    """The candidates up to the first that must run alone, or that one alone."""
+    for i, (pk, alone) in enumerate(candidates):
+        if alone:
+            return [pk] if i == 0 else [pk for pk, _ in candidates[:i]]
+    return [pk for pk, _ in candidates]
 
 
 def process_now(
@@ -294,48 +375,38 @@ def process_now(
     logger: str | None = None,
     dictionary: dict[str, Any] | None = None,
 ) -> None:
-    """``Trigger.process()``: run one trigger in this process, if nobody else is."""
+    """``Trigger.process()``: run one trigger in this process, if nobody else is.
+
+    The trigger is claimed and run in one transaction, so nobody sees the claim.
+    """
     using = trigger._state.db or "default"
+    base = Trigger._base_manager.using(using)
     with write_transaction(using):
-        row = (
-            Trigger._base_manager.using(using)
-            .select_for_update(skip_locked=True)
-            .filter(pk=trigger.pk)
-            .first()
-        )
+        row = base.select_for_update(skip_locked=True).filter(pk=trigger.pk).first()
         if row is None:
-            if Trigger._base_manager.using(using).filter(pk=trigger.pk).exists():
+            if base.filter(pk=trigger.pk).exists():
                 return  # a worker is processing it right now
             raise Trigger.DoesNotExist(f"Trigger {trigger.pk} does not exist.")
-        for name in SYSTEM_FIELDS:
+        for name in lifecycle.LIFECYCLE_COLUMNS | {"trigger_type", "run_alone"}:
             setattr(trigger, name, getattr(row, name))
         if not force:
-            if trigger.state in (State.RUNNING, State.PROCESSED, State.FAILED, State.CANCELLED):
-                return
+            if trigger.state != State.SCHEDULED:
+                return  # running, or finished
             if trigger.process_after and trigger.process_after > timezone.now():
                 raise ProcessLaterError(trigger.process_after)
         typed = trigger.as_typed()
-        trigger_logger = get_logger(logger) if logger else typed.logger
-        attempt = run_attempt(typed, dictionary or {}, trigger_logger, using)
-        if attempt.outcome == Outcome.FAILURE:
-            attempt.log_failure()
-        changes = attempt.changes(timezone.now())
-        Trigger._base_manager.using(using).filter(pk=trigger.pk).update(**changes)
-        insert_attempt_rows([attempt], f"{socket.gethostname()}:{os.getpid()} process()", using)
-        for name, value in changes.items():
-            setattr(trigger, name, value)
+        worker = f"{socket.gethostname()}:{os.getpid()} process()"[:100]
+        claim = lifecycle.FORCE_CLAIM if force else lifecycle.CLAIM
+        claim.apply(
+            base.filter(pk=trigger.pk),
+            worker=worker,
+            until=timezone.now() + timedelta(seconds=settings.LEASE_SECONDS),
+        )
+        typed.state = State.RUNNING
+        result_logger = get_logger(logger) if logger else None
+        attempt = run_attempt(typed, dictionary or {}, result_logger, using)
+        attempt.log_failure()
+        save_attempts([attempt], worker, using)
+    trigger.refresh_from_db(fields=sorted(lifecycle.LIFECYCLE_COLUMNS))
     if attempt.outcome == Outcome.FAILURE:
         raise ProcessError(attempt.error_line(), exception=attempt.exception) from attempt.exception
-
-
-SYSTEM_FIELDS = (
-    "trigger_type",
-    "date_processed",
-    "process_after",
-    "number_of_tries",
-    "successful",
-    "state",
-    "last_error",
-    "locked_by",
-    "locked_until",
-)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 
 class AlreadyProcessedError(Exception):
@@ -32,3 +33,19 @@ class ProcessLaterError(ProcessError):
 
 class UnknownTriggerType(LookupError):
     """No Trigger subclass is registered for a row's ``trigger_type``."""
+
+
+class TriggerDataMissing(LookupError):
+    """A multi-table trigger's own row (its subclass's data) is missing.
+
+    The base row in ``djtriggers_trigger`` is there, but the row of its class's
+    table was deleted, so the trigger cannot be loaded nor processed.
+    """
+
+    def __init__(self, trigger: Any, cls: type[Any]) -> None:
+        self.trigger_id = trigger.pk
+        self.trigger_class = cls
+        super().__init__(
+            f"Trigger {trigger.pk} ({trigger.trigger_type}) has lost its own data: its row in "
+            f"{cls._meta.db_table} ({cls.__name__}) was deleted. Cancel or delete the trigger."
+        )

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import copy
-import random
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, ClassVar
@@ -12,11 +11,14 @@ from django.db.models.signals import class_prepared
 from django.dispatch import receiver
 from django.utils import timezone
 
+from . import lifecycle
 from .conf import settings
+from .exceptions import TriggerDataMissing
+from .lifecycle import State, Status
 from .loggers import get_logger
 from .loggers.base import TriggerLogger
-from .querysets import TriggerManager, cancel_changes, revive_changes
-from .states import CANCELLABLE, REVIVABLE, State, Status
+from .querysets import TriggerManager
+from .times import check_in_range
 
 __all__ = [
     "OperatorAction",
@@ -69,8 +71,14 @@ class Trigger(models.Model):
     # The claim of a worker: who holds the trigger and until when.
     locked_by = models.CharField(max_length=100, null=True, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
+    # Set when a worker was lost while this trigger was in its group: from then
+    # on it runs in a transaction of its own (see lifecycle.LOSE).
+    run_alone = models.BooleanField(default=False)
 
     objects = TriggerManager()
+
+    # The state the row had when read (see save()); None for a new trigger.
+    _loaded_state: str | None = None
 
     class Meta:
         ordering = ["-id"]
@@ -110,6 +118,31 @@ class Trigger(models.Model):
         processed = "" if self.date_processed else "not "
         return f"Trigger {self.pk} of type {self.trigger_type} ({processed}processed)"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # What the database does to a row saved the 2.x way (see lifecycle.settle),
+        # done here too so that the instance agrees with its row.
+        self.state, self.date_processed, self.successful = lifecycle.settle(
+            self.state,
+            self.date_processed,
+            self.successful,
+            before=None if self._state.adding else self._loaded_state,
+            now=timezone.now(),
+        )
+        if self.state in lifecycle.FINAL:
+            self.locked_by = self.locked_until = None
+        super().save(*args, **kwargs)
+        self._loaded_state = self.state
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Any:
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_state = instance.__dict__.get("state")
+        return instance
+
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        self._loaded_state = self.__dict__.get("state")
+
     # --- source --------------------------------------------------------------
 
     def set_source(self, *args: object) -> None:
@@ -122,13 +155,19 @@ class Trigger(models.Model):
     # --- status --------------------------------------------------------------
 
     @property
-    def status(self) -> str:
-        """One of ``Status``: pending, due, running, failed, processed or cancelled."""
-        if self.state != State.SCHEDULED:
-            return str(self.state)
-        if self.process_after is not None and self.process_after > timezone.now():
-            return Status.PENDING
-        return Status.DUE
+    def status(self) -> Status:
+        """One of ``Status``: pending, due, running, failed, processed or cancelled.
+
+        Set ``date_processed`` (and ``successful``) the 2.x way, and the status follows.
+        """
+        return lifecycle.status_of(
+            self.state,
+            date_processed=self.date_processed,
+            successful=self.successful,
+            process_after=self.process_after,
+            now=timezone.now(),
+            before=self._loaded_state,
+        )
 
     # --- typing --------------------------------------------------------------
 
@@ -149,7 +188,10 @@ class Trigger(models.Model):
             typed.__class__ = cls
             typed.__dict__.pop("logger", None)
             return typed
-        return cls._base_manager.using(self._state.db).get(pk=self.pk)
+        try:
+            return cls._base_manager.using(self._state.db).get(pk=self.pk)
+        except cls.DoesNotExist:
+            raise TriggerDataMissing(self, cls) from None
 
     # --- processing ----------------------------------------------------------
 
@@ -192,37 +234,48 @@ class Trigger(models.Model):
         return self.max_tries or settings.TRIES_BEFORE_ERROR
 
     def get_retry_delay(self, tries: int) -> timedelta:
-        """How long to wait before try ``tries + 1``: exponential backoff with jitter."""
+        """How long to wait before try ``tries + 1``: exponential backoff with jitter.
+
+        Override it for a schedule of your own; the class attributes
+        ``retry_delay_seconds`` and ``retry_max_delay_seconds`` override the settings.
+        """
         base = self.retry_delay_seconds
         cap = self.retry_max_delay_seconds
-        base = settings.RETRY_DELAY_SECONDS if base is None else base
-        cap = settings.RETRY_MAX_DELAY_SECONDS if cap is None else cap
-        delay = min(base * settings.RETRY_BACKOFF ** max(tries - 1, 0), cap)
-        jitter = settings.RETRY_JITTER
-        return timedelta(seconds=delay * random.uniform(1 - jitter, 1 + jitter))
+        return lifecycle.retry_delay(
+            tries,
+            base=settings.RETRY_DELAY_SECONDS if base is None else base,
+            backoff=settings.RETRY_BACKOFF,
+            cap=settings.RETRY_MAX_DELAY_SECONDS if cap is None else cap,
+            jitter=settings.RETRY_JITTER,
+        )
 
     # --- operator operations -------------------------------------------------
-    # Each is one conditional UPDATE (see TriggerQuerySet) and reports whether
-    # the row changed; the instance is updated to match.
+    # Each is one transition of the lifecycle (a conditional UPDATE) and reports
+    # whether the row changed; the instance is updated to match. They are for
+    # code: what a person does in the admin or the dashboard goes through
+    # djtriggers.actions, which checks permissions and keeps the audit trail.
 
     def reprocess(self) -> bool:
         """Make the trigger due now with a fresh tries budget."""
         return self.reschedule(timezone.now())
 
     def reschedule(self, when: datetime) -> bool:
-        return self._conditional_update(REVIVABLE, revive_changes(when))
+        """Make the trigger due at ``when`` with a fresh tries budget."""
+        return self._transition(lifecycle.REVIVE, when=check_in_range(when))
 
     def cancel(self) -> bool:
-        return self._conditional_update(CANCELLABLE, cancel_changes(timezone.now()))
+        """Cancel the trigger if it is waiting (pending or due)."""
+        return self._transition(lifecycle.CANCEL, now=timezone.now())
 
-    def _conditional_update(self, states: tuple[str, ...], changes: dict[str, Any]) -> bool:
-        qs = Trigger._base_manager.using(self._state.db or "default")
-        changed = qs.filter(pk=self.pk, state__in=states).update(**changes) == 1
+    def _transition(self, transition: lifecycle.Transition, **params: Any) -> bool:
+        qs = Trigger._base_manager.using(self._state.db or "default").filter(pk=self.pk)
+        values = transition.values(**params)
+        changed = transition.apply(qs, **params) == 1
         if changed:
-            for name, value in changes.items():
+            for name, value in values.items():
                 setattr(self, name, value)
         else:
-            self.refresh_from_db(fields=list(changes))
+            self.refresh_from_db(fields=list(values))
         return changed
 
 

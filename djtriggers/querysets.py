@@ -4,10 +4,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 
-from .states import CANCELLABLE, REVIVABLE, State, Status
+from . import lifecycle
+from .lifecycle import Status
+from .times import check_in_range
 
 if TYPE_CHECKING:
     from .models import Trigger
@@ -15,45 +17,9 @@ if TYPE_CHECKING:
 _T = TypeVar("_T", bound="Trigger")
 
 
-def due_q(now: datetime) -> Q:
-    return Q(state=State.SCHEDULED) & (Q(process_after__isnull=True) | Q(process_after__lte=now))
-
-
-def status_q(status: str, now: datetime | None = None) -> Q:
-    """The filter for one status of the vocabulary in ``states.Status``."""
-    now = now or timezone.now()
-    if status == Status.DUE:
-        return due_q(now)
-    if status == Status.PENDING:
-        return Q(state=State.SCHEDULED, process_after__gt=now)
-    if status in (Status.RUNNING, Status.FAILED, Status.PROCESSED, Status.CANCELLED):
-        return Q(state=status)
-    raise ValueError(f"Unknown trigger status {status!r}; use one of {', '.join(Status.values)}.")
-
-
-def revive_changes(when: datetime) -> dict[str, Any]:
-    """The fields that make a trigger scheduled again with a fresh tries budget."""
-    return {
-        "state": State.SCHEDULED,
-        "process_after": when,
-        "number_of_tries": 0,
-        "last_error": "",
-        "error_fingerprint": "",
-        "date_processed": None,
-        "successful": None,
-        "locked_by": None,
-        "locked_until": None,
-    }
-
-
-def cancel_changes(now: datetime) -> dict[str, Any]:
-    return {
-        "state": State.CANCELLED,
-        "date_processed": now,
-        "successful": None,
-        "locked_by": None,
-        "locked_until": None,
-    }
+def status_q(status: str, now: datetime | None = None) -> models.Q:
+    """The filter for one status of the vocabulary in ``lifecycle.Status``."""
+    return lifecycle.status_q(status, now or timezone.now())
 
 
 class TriggerQuerySet(models.QuerySet[_T]):
@@ -89,10 +55,10 @@ class TriggerQuerySet(models.QuerySet[_T]):
         )
         return {status: counts[status] or 0 for status in Status.values}
 
-    # Operator operations. Each is one conditional UPDATE: the WHERE clause
-    # names the states it applies to, so a row that a worker claimed meanwhile
-    # (state "running") or that finished meanwhile is left alone, whatever the
-    # caller saw when it built the queryset.
+    # Operator operations for code, each one transition of the lifecycle: a
+    # conditional UPDATE whose WHERE clause names the states it applies to, so
+    # a row that a worker claimed meanwhile (running) or that finished meanwhile
+    # is left alone, whatever the caller saw when it built the queryset.
 
     def reprocess(self) -> int:
         """Make failed, cancelled and scheduled triggers due now with a fresh tries budget."""
@@ -100,11 +66,11 @@ class TriggerQuerySet(models.QuerySet[_T]):
 
     def reschedule(self, when: datetime) -> int:
         """Schedule failed, cancelled and scheduled triggers at ``when`` with a fresh budget."""
-        return self.filter(state__in=REVIVABLE).update(**revive_changes(when))
+        return lifecycle.REVIVE.apply(self, when=check_in_range(when))
 
     def cancel(self) -> int:
         """Cancel triggers that are waiting (pending or due); never touches finished rows."""
-        return self.filter(state__in=CANCELLABLE).update(**cancel_changes(timezone.now()))
+        return lifecycle.CANCEL.apply(self, now=timezone.now())
 
 
 class TriggerManager(models.Manager.from_queryset(TriggerQuerySet)):  # type: ignore[misc]

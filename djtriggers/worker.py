@@ -18,14 +18,18 @@ from django.db import DatabaseError, connections
 from django.utils import timezone
 
 from . import models
+from .attempts import StopNow
 from .conf import settings
 from .engine import Counts, Engine
-from .states import State
+from .lifecycle import State
 
 log = logging.getLogger("djtriggers.worker")
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 STALE_WORKER_ROWS = timedelta(hours=1)
+# A burst pass (process_triggers) gives up after this many errors in a row
+# outside any trigger, rather than retry forever from cron.
+BURST_MAX_ERRORS = 3
 
 
 class TriggerWorker:
@@ -92,9 +96,9 @@ class TriggerWorker:
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self.stopping:
-            # A second signal: stop now. The group in hand rolls back and its
-            # triggers become due again when the lease ends.
-            raise KeyboardInterrupt
+            # A second signal: stop now. The trigger running is interrupted (a
+            # failed try), the group commits what it did, and the worker exits.
+            raise StopNow
         self.stop(signal.Signals(signum).name)
 
     # --- the loop ------------------------------------------------------------
@@ -128,6 +132,9 @@ class TriggerWorker:
                     failures = 0
                 except Exception:
                     failures += 1
+                    if self.burst and failures >= BURST_MAX_ERRORS:
+                        log.exception("Worker %s gives up after %d errors", self.name, failures)
+                        raise
                     self._recover(failures)
                     continue
                 if not worked and self.burst:

@@ -15,9 +15,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from djtriggers import operations
+from djtriggers import actions
+from djtriggers.actions import PROCESS_NOW_LIMIT
 from djtriggers.admin import TriggerAdmin
-from djtriggers.admin.actions import PROCESS_NOW_LIMIT
 from djtriggers.models import OperatorAction, Trigger, TriggerAttempt, TriggerResult
 from tests.conftest import login
 from tests.testapp.models import BreakfastTrigger, FailingTrigger, NoopTrigger, PayBill
@@ -364,7 +364,7 @@ def test_cancel__nothing_to_cancel_disables_the_button(client, root):
 
 def test_select_across__acts_on_the_whole_filtered_set_in_chunks(client, root, monkeypatch):
     monkeypatch.setattr(admin.site._registry[Trigger], "list_per_page", 5)
-    perform = operations.perform
+    perform = actions.perform
     chunks = []
 
     def chunked(*args, **kwargs):
@@ -372,7 +372,7 @@ def test_select_across__acts_on_the_whole_filtered_set_in_chunks(client, root, m
         chunks.append(report.changed)
         return report
 
-    monkeypatch.setattr(operations, "perform", functools.partial(chunked))
+    monkeypatch.setattr(actions, "perform", functools.partial(chunked))
     failures = [failed() for _ in range(12)]
     due = make(3)
     page = client.get(f"{CHANGELIST}?status=failed")
@@ -735,10 +735,21 @@ def test_object_action__reprocess_with_reason_is_audited(client, root):
 
 def test_object_action__cancel_an_already_processed_trigger_is_skipped(client, root):
     trigger = processed()
-    response = client.post(f"{CHANGELIST}{trigger.pk}/cancel/", follow=True)
+    response = client.post(f"{CHANGELIST}{trigger.pk}/cancel/", {"post": "yes"}, follow=True)
     assert messages_of(response) == ["0 cancelled, 1 skipped: already processed"]
     assert [m.level_tag for m in response.context["messages"]] == ["warning"]
     assert not LogEntry.objects.exists()
+
+
+def test_object_action__cancel_asks_first_on_a_page_of_its_own(client, root):
+    trigger = make(1)[0]
+    page = client.post(f"{CHANGELIST}{trigger.pk}/cancel/")
+    assert page.status_code == 200
+    assert 'value="Yes, cancel 1 trigger"' in page.content.decode()
+    assert states(trigger) == ["scheduled"]
+    client.post(f"{CHANGELIST}{trigger.pk}/cancel/", {"post": "yes", "reason": "dup"})
+    assert states(trigger) == ["cancelled"]
+    assert LogEntry.objects.get().change_message == "1 cancelled — dup"
 
 
 def test_object_action__reschedule(client):

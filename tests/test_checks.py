@@ -1,10 +1,19 @@
 """System checks: each bad setting or trigger class gets an error that says how to fix it."""
 
+import math
+
 import pytest
 from django.core import checks
 from django.db import models
 
-from djtriggers.checks import check_settings, check_trigger_types
+from djtriggers.checks import (
+    BOUNDS,
+    check_settings,
+    check_trigger_overrides,
+    check_trigger_types,
+)
+from djtriggers.conf import DEFAULTS
+from djtriggers.loggers.base import TriggerLogger
 from djtriggers.models import Trigger
 
 
@@ -15,6 +24,7 @@ def ids(errors):
 def test_defaults_pass():
     assert check_settings() == []
     assert check_trigger_types() == []
+    assert check_trigger_overrides() == []
 
 
 @pytest.mark.parametrize(
@@ -29,6 +39,27 @@ def test_defaults_pass():
         ("DJTRIGGERS_RETRY_BACKOFF", 0.5),
         ("DJTRIGGERS_RETRY_JITTER", 1),
         ("DJTRIGGERS_LOGGERS", "djtriggers.loggers.database.DatabaseLogger"),
+        ("DJTRIGGERS_LOGGERS", None),
+        # Not finite, or absurdly large.
+        ("DJTRIGGERS_LEASE_SECONDS", math.inf),
+        ("DJTRIGGERS_POLL_INTERVAL_SECONDS", math.nan),
+        ("DJTRIGGERS_HEARTBEAT_SECONDS", -math.inf),
+        ("DJTRIGGERS_RETRY_DELAY_SECONDS", math.nan),
+        ("DJTRIGGERS_RETRY_MAX_DELAY_SECONDS", math.inf),
+        ("DJTRIGGERS_RETRY_BACKOFF", 1e300),
+        ("DJTRIGGERS_RETRY_BACKOFF", math.nan),
+        ("DJTRIGGERS_RETRY_JITTER", math.nan),
+        ("DJTRIGGERS_TRIES_BEFORE_ERROR", 10**9),
+        ("DJTRIGGERS_TRIES_BEFORE_WARNING", 10**400),
+        ("DJTRIGGERS_TRIES_BEFORE_ERROR", 5.0),
+        ("DJTRIGGERS_BATCH_SIZE", 10_001),
+        ("DJTRIGGERS_TRACEBACK_MAX_CHARS", 99),
+        ("DJTRIGGERS_HEALTH_MAX_DUE_AGE_SECONDS", 1e300),
+        ("DJTRIGGERS_DASHBOARD_REFRESH_SECONDS", 0.3),
+        ("DJTRIGGERS_DASHBOARD_REFRESH_SECONDS", 2.5),
+        ("DJTRIGGERS_DASHBOARD_REFRESH_SECONDS", 0),
+        ("DJTRIGGERS_DASHBOARD_REFRESH_SECONDS", 3601),
+        ("DJTRIGGERS_DASHBOARD_REFRESH_SECONDS", True),
     ],
 )
 def test_bad_setting__e003_names_it_and_the_default(settings, name, value):
@@ -39,11 +70,90 @@ def test_bad_setting__e003_names_it_and_the_default(settings, name, value):
     assert "default" in errors[0].hint
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        (
+            "LEASE_SECONDS",
+            math.inf,
+            "a number of seconds greater than 0 and at most 86_400 (1 day)",
+        ),
+        ("RETRY_BACKOFF", 1e300, "a number from 1 to 10 (2 doubles each delay"),
+        ("TRIES_BEFORE_ERROR", 10**9, "a whole number from 1 to 1000"),
+        ("DASHBOARD_REFRESH_SECONDS", 0.3, "a whole number of seconds from 1 to 3600 (1 hour)"),
+        ("RETRY_JITTER", 1, "a number from 0 up to (not including) 1"),
+    ],
+)
+def test_bad_setting__message_and_hint_say_what_is_expected(settings, name, value, expected):
+    setattr(settings, f"DJTRIGGERS_{name}", value)
+    [error] = check_settings()
+    assert f"DJTRIGGERS_{name} = {value!r} is not valid: it must be {expected}" in error.msg
+    assert error.hint.startswith(f"Set it to {expected}")
+    assert error.hint.endswith(f"or remove it to use the default ({DEFAULTS[name]!r}).")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DJTRIGGERS_TRIES_BEFORE_ERROR", 1000),
+        ("DJTRIGGERS_TRIES_BEFORE_WARNING", 9),  # above TRIES_BEFORE_ERROR: never warns
+        ("DJTRIGGERS_RETRY_DELAY_SECONDS", 0),
+        ("DJTRIGGERS_RETRY_DELAY_SECONDS", 7 * 24 * 3600),
+        ("DJTRIGGERS_RETRY_BACKOFF", 1),
+        ("DJTRIGGERS_RETRY_BACKOFF", 10),
+        ("DJTRIGGERS_RETRY_MAX_DELAY_SECONDS", 365 * 24 * 3600),
+        ("DJTRIGGERS_COMMIT_INTERVAL_SECONDS", 0.05),
+        ("DJTRIGGERS_DASHBOARD_REFRESH_SECONDS", 1),
+        ("DJTRIGGERS_DASHBOARD_REFRESH_SECONDS", 60.0),
+        ("DJTRIGGERS_LOGGERS", []),
+    ],
+)
+def test_values_at_the_bounds_pass(settings, name, value):
+    setattr(settings, name, value)
+    assert check_settings() == []
+
+
+def test_every_setting_has_bounds_or_a_check_of_its_own():
+    assert set(BOUNDS) | {"LOGGERS"} == set(DEFAULTS)
+
+
+def test_defaults_are_within_their_bounds():
+    for name, bounds in BOUNDS.items():
+        assert bounds.accepts(DEFAULTS[name]), name
+
+
 def test_unimportable_logger__e004(settings):
     settings.DJTRIGGERS_LOGGERS = ["djtriggers.loggers.nope.Missing"]
     errors = check_settings()
     assert ids(errors) == ["djtriggers.E004"]
     assert "djtriggers.loggers.nope.Missing" in errors[0].msg
+    assert "cannot be imported" in errors[0].msg
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ("builtins.object", "which is not a TriggerLogger subclass."),
+        ("djtriggers.loggers.base.TYPE_CHECKING", "which is not a TriggerLogger subclass."),
+        ("nodots", "which cannot be imported"),
+        (42, "which is not a dotted path (a string)."),
+    ],
+)
+def test_logger_that_is_not_a_trigger_logger__e004(settings, entry, problem):
+    settings.DJTRIGGERS_LOGGERS = ["djtriggers.loggers.database.DatabaseLogger", entry]
+    [error] = check_settings()
+    assert error.id == "djtriggers.E004"
+    assert error.msg.startswith(f"DJTRIGGERS_LOGGERS names {entry!r}, {problem}")
+    assert "Name a subclass of djtriggers.loggers.base.TriggerLogger" in error.hint
+
+
+def test_logger_subclass_outside_djtriggers_passes(settings):
+    settings.DJTRIGGERS_LOGGERS = ("tests.test_checks.QuietLogger",)
+    assert check_settings() == []
+
+
+class QuietLogger(TriggerLogger):
+    pass
 
 
 def test_duplicate_typed__e001_says_how_to_fix(settings):
@@ -93,3 +203,54 @@ def test_missing_import_export_app__e005(settings):
     errors = check_installed_apps()
     assert ids(errors) == ["djtriggers.E005"]
     assert errors[0].hint == 'Add "import_export" to INSTALLED_APPS.'
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value", "expected"),
+    [
+        ("max_tries", 0, "a whole number from 1 to 1000"),
+        ("max_tries", 10**6, "a whole number from 1 to 1000"),
+        ("max_tries", 2.5, "a whole number from 1 to 1000"),
+        ("retry_delay_seconds", math.inf, "a number of seconds from 0 to 604_800 (1 week)"),
+        ("retry_delay_seconds", -1, "a number of seconds from 0 to 604_800 (1 week)"),
+        ("retry_max_delay_seconds", math.nan, "greater than 0 and at most 31_536_000 (1 year)"),
+        ("retry_max_delay_seconds", "60", "greater than 0 and at most 31_536_000 (1 year)"),
+    ],
+)
+def test_bad_class_override__e008_on_the_class(attribute, value, expected):
+    Odd = type(
+        "Odd",
+        (Trigger,),
+        {
+            "__module__": __name__,
+            "Meta": type("Meta", (), {"proxy": True, "app_label": "testapp"}),
+            "typed": "odd",
+            attribute: value,
+        },
+    )
+    try:
+        [error] = check_trigger_overrides()
+        assert error.id == "djtriggers.E008"
+        assert error.obj is Odd
+        assert error.msg.startswith(f"Odd.{attribute} = {value!r} is not valid: it must be")
+        assert expected in error.msg
+        assert "or remove it (or set None) to use DJTRIGGERS_" in error.hint
+    finally:
+        _unregister(Odd)
+
+
+def test_class_overrides_within_bounds_pass():
+    class Patient(Trigger):
+        class Meta:
+            proxy = True
+            app_label = "testapp"
+
+        typed = "patient"
+        max_tries = 1000
+        retry_delay_seconds = 0
+        retry_max_delay_seconds = 600
+
+    try:
+        assert check_trigger_overrides() == []
+    finally:
+        _unregister(Patient)

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from djtriggers.actions import perform
 from djtriggers.models import OperatorAction, Trigger
-from djtriggers.operations import perform
 from tests.testapp.models import NoopTrigger
 
 pytestmark = pytest.mark.django_db
@@ -17,6 +17,8 @@ def make(n, **fields):
 
 
 def test_cancel__reports_changed_and_skipped_with_reasons(user):
+    user.is_superuser = True
+    user.save()
     make(3)
     make(2, state="processed", date_processed=timezone.now())
     make(1, state="running", locked_by="w")

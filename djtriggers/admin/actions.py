@@ -1,10 +1,11 @@
 """The admin actions: reprocess, reschedule, cancel and process now.
 
-Their names are part of the API. Each is shown only to users with its
-permission, and Django refuses a posted action that ``get_actions`` did not
-offer, so the permission is checked on the server too. Reschedule and cancel
-(and a paced reprocess) first show a page with a form; it posts back to the
-changelist with ``post=yes``, as Django's delete action does.
+Their names are part of the API. Each is an entry of ``djtriggers.actions``:
+shown only to users with its permission (Django refuses a posted action that
+``get_actions`` did not offer, and ``actions.perform`` checks again), run by
+``actions.perform`` with its audit trail. An action that asks for a time, a
+period or a confirmation first shows a page with its form; the page posts
+back to the changelist with ``post=yes``, as Django's delete action does.
 """
 
 from __future__ import annotations
@@ -17,19 +18,13 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from .. import operations
-from ..exceptions import ProcessError, ProcessLaterError, UnknownTriggerType
-from ..models import OperatorAction, Trigger
-from ..states import CANCELLABLE, REVIVABLE, State
-from .forms import CancelForm, ReprocessForm, RescheduleForm
+from .. import actions
+from ..actions import Action
+from ..forms import ActionForm
+from ..lifecycle import states_for
 
 if TYPE_CHECKING:
-    from django import forms
-
     from .pages import TriggerPageMixin as TriggerAdmin
-
-# Processing now runs in the web request: only for a handful of triggers.
-PROCESS_NOW_LIMIT = 20
 
 
 @admin.action(
@@ -37,8 +32,8 @@ PROCESS_NOW_LIMIT = 20
 )
 def reprocess_triggers(
     modeladmin: TriggerAdmin, request: HttpRequest, queryset: QuerySet[Any]
-) -> None:
-    _act(modeladmin, request, queryset, OperatorAction.Kind.REPROCESS, None)
+) -> HttpResponse | None:
+    return run(modeladmin, request, queryset, actions.REPROCESS)
 
 
 @admin.action(description="Reprocess selected triggers, paced…", permissions=["reprocess"])
@@ -46,145 +41,93 @@ def reprocess_triggers_paced(
     modeladmin: TriggerAdmin, request: HttpRequest, queryset: QuerySet[Any]
 ) -> HttpResponse | None:
     """Spread the triggers over a period, so a system that was down is not flooded."""
-    return _with_form(
-        modeladmin, request, queryset, OperatorAction.Kind.REPROCESS, ReprocessForm, REVIVABLE
-    )
+    return run(modeladmin, request, queryset, actions.REPROCESS, spread=True)
 
 
 @admin.action(description="Reschedule selected triggers…", permissions=["reschedule"])
 def reschedule_triggers(
     modeladmin: TriggerAdmin, request: HttpRequest, queryset: QuerySet[Any]
 ) -> HttpResponse | None:
-    return _with_form(
-        modeladmin, request, queryset, OperatorAction.Kind.RESCHEDULE, RescheduleForm, REVIVABLE
-    )
+    return run(modeladmin, request, queryset, actions.RESCHEDULE)
 
 
 @admin.action(description="Cancel selected triggers…", permissions=["cancel"])
 def cancel_triggers(
     modeladmin: TriggerAdmin, request: HttpRequest, queryset: QuerySet[Any]
 ) -> HttpResponse | None:
-    return _with_form(
-        modeladmin, request, queryset, OperatorAction.Kind.CANCEL, CancelForm, CANCELLABLE
-    )
+    return run(modeladmin, request, queryset, actions.CANCEL)
 
 
 @admin.action(
-    description=f"Process selected triggers now (at most {PROCESS_NOW_LIMIT})",
+    description=f"Process selected triggers now (at most {actions.PROCESS_NOW_LIMIT})",
     permissions=["reprocess"],
 )
 def process_triggers_now(
     modeladmin: TriggerAdmin, request: HttpRequest, queryset: QuerySet[Any]
 ) -> None:
-    triggers = list(queryset.order_by("pk")[: PROCESS_NOW_LIMIT + 1])
-    if len(triggers) > PROCESS_NOW_LIMIT:
-        modeladmin.message_user(
-            request,
-            f"Processing now runs in this request: select at most {PROCESS_NOW_LIMIT} triggers, "
-            "or reprocess them for the workers.",
-            messages.ERROR,
-        )
-        return
-    ran = []
-    for trigger in triggers:
-        outcome, level, did_run = _process_one(trigger)
-        modeladmin.message_user(request, f"{trigger}: {outcome}", level)
-        if did_run:  # the attempt is on the trigger's timeline; the operator in the admin log
-            modeladmin.log_change(request, trigger, f"Processed now: {outcome}")
-            ran.append(trigger)
-    if ran:
-        operations.record_processing(
-            ran, user=request.user, reason=request.POST.get("reason", "")[:1000]
-        )
-
-
-def _process_one(trigger: Trigger) -> tuple[str, int, bool]:
-    """Process one trigger; how it went, its message level, and whether _process ran."""
-    state, process_after = trigger.state, trigger.process_after
     try:
-        trigger.process()
-    except ProcessLaterError as exc:  # not due: nothing ran
-        when = f"{exc.process_after:%Y-%m-%d %H:%M:%S}"
-        return f"not due until {when}; reprocess it to make it due now", messages.WARNING, False
-    except ProcessError as exc:
-        return f"failed ({exc}); try {trigger.number_of_tries} recorded", messages.ERROR, True
-    except UnknownTriggerType as exc:
-        return f"not processed: {exc}", messages.ERROR, False
-    except Trigger.DoesNotExist:
-        return "deleted meanwhile", messages.WARNING, False
-    if trigger.state == State.PROCESSED and state != State.PROCESSED:
-        return "processed", messages.SUCCESS, True
-    if trigger.state == State.SCHEDULED and trigger.process_after != process_after:
-        when = f"{trigger.process_after:%Y-%m-%d %H:%M:%S}"
-        return f"asked to run again at {when}", messages.SUCCESS, True
-    if trigger.state == State.SCHEDULED:
-        return "left alone: a worker is processing it", messages.WARNING, False
-    return f"left alone: {operations.SKIP_REASONS[trigger.state]}", messages.WARNING, False
+        outcomes = actions.process(
+            queryset, user=request.user, reason=request.POST.get("reason", "")[:1000]
+        )
+    except actions.ActionError as exc:
+        modeladmin.message_user(request, str(exc), messages.ERROR)
+        return
+    for trigger, text, ok in outcomes:
+        level = {True: messages.SUCCESS, False: messages.ERROR, None: messages.WARNING}[ok]
+        modeladmin.message_user(request, f"{trigger}: {text}", level)
 
 
-def _with_form(
+def run(
     modeladmin: TriggerAdmin,
     request: HttpRequest,
     queryset: QuerySet[Any],
-    kind: str,
-    form_class: type[forms.Form],
-    applies_to: tuple[str, ...],
+    action: Action,
+    *,
+    spread: bool = False,
 ) -> HttpResponse | None:
-    if request.POST.get("post") == "yes":
-        form = form_class(request.POST)
-        if form.is_valid():
-            _act(modeladmin, request, queryset, kind, form.cleaned_data)
-            return None
+    """Act on ``queryset`` at once, or once its form (or confirmation) is posted."""
+    asks = action.needs_time or action.confirm or spread
+    if asks and request.POST.get("post") != "yes":
+        form = ActionForm(action, spread=spread)
     else:
-        form = form_class()
-    return _confirmation_page(modeladmin, request, queryset, kind, form, applies_to)
+        form = ActionForm(action, request.POST, spread=spread)
+        if form.is_valid():
+            report = actions.perform(action, queryset, user=request.user, **form.values())
+            level = messages.SUCCESS if report.changed else messages.WARNING
+            modeladmin.message_user(request, report.message(), level)
+            return None
+        if not asks:  # only the reason can be wrong
+            for error in form.errors.values():
+                modeladmin.message_user(request, f"Nothing done: {error[0]}", messages.ERROR)
+            return None
+    return confirmation_page(modeladmin, request, queryset, action, form)
 
 
-def _act(
+def confirmation_page(
     modeladmin: TriggerAdmin,
     request: HttpRequest,
     queryset: QuerySet[Any],
-    kind: str,
-    data: dict[str, Any] | None,
-) -> None:
-    data = data or {}
-    report = operations.perform(
-        kind,
-        queryset,
-        user=request.user,
-        reason=data.get("reason", ""),
-        when=data.get("process_after"),
-        spread=data.get("spread"),
-    )
-    modeladmin.log_operator_action(request, report)
-    level = messages.SUCCESS if report.changed else messages.WARNING
-    modeladmin.message_user(request, report.message(), level)
-
-
-def _confirmation_page(
-    modeladmin: TriggerAdmin,
-    request: HttpRequest,
-    queryset: QuerySet[Any],
-    kind: str,
-    form: forms.Form,
-    applies_to: tuple[str, ...],
+    action: Action,
+    form: ActionForm,
 ) -> TemplateResponse:
     """What will change and what will be skipped, counted in one query, and the form."""
     opts = modeladmin.model._meta
     by_state = dict(
         queryset.order_by().values_list("state").annotate(n=Count("pk")).values_list("state", "n")
     )
+    applies_to = states_for(action.statuses)
     will_change = sum(n for state, n in by_state.items() if state in applies_to)
     skipped = {
-        operations.SKIP_REASONS[state]: n
+        actions.SKIP_REASONS.get(state, state): n
         for state, n in sorted(by_state.items())
         if state not in applies_to
     }
     context = {
         **modeladmin.admin_site.each_context(request),
-        "title": f"{kind.capitalize()} triggers",
-        "kind": kind,
-        "verb": operations.VERBS[kind],
+        "title": f"{action.label} triggers",
+        "kind": action.name,
+        "label": action.label,
+        "verb": action.verb,
         "form": form,
         "will_change": will_change,
         "skipped": skipped,

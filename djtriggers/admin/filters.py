@@ -6,9 +6,9 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from ..lifecycle import Status
 from ..querysets import status_q
 from ..registry import trigger_types
-from ..states import Status
 
 
 class StatusFilter(admin.SimpleListFilter):

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -10,8 +11,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
+from .. import actions
+from ..lifecycle import Status
 from ..models import Trigger
-from ..states import Status
+from ..times import check_in_range
 from .actions import (
     cancel_triggers,
     process_triggers_now,
@@ -32,6 +35,8 @@ SYSTEM_FIELDS = tuple(
     if not field.primary_key and field.name not in EDITABLE_FIELDS
 )
 
+MAX_ID = 2**31 - 1
+
 # The ordering that the index of each status filter serves.
 STATUS_ORDERING = {
     Status.PENDING: ["process_after"],
@@ -41,6 +46,17 @@ STATUS_ORDERING = {
     Status.PROCESSED: ["-date_processed"],
     Status.CANCELLED: ["-date_processed"],
 }
+
+
+class TriggerChangeForm(forms.ModelForm):
+    def clean_process_after(self) -> datetime | None:
+        when: datetime | None = self.cleaned_data.get("process_after")
+        if when is not None:
+            try:
+                check_in_range(when)
+            except ValueError as exc:
+                raise forms.ValidationError(str(exc), code="invalid") from None
+        return when
 
 
 class TriggerAdmin(TriggerPageMixin, TriggerImportExportMixin, admin.ModelAdmin):
@@ -74,6 +90,7 @@ class TriggerAdmin(TriggerPageMixin, TriggerImportExportMixin, admin.ModelAdmin)
         "Source (a term with $ matches sources starting with it), error text, or an id."
     )
     readonly_fields = SYSTEM_FIELDS
+    form = TriggerChangeForm
     actions = [
         reprocess_triggers,
         reprocess_triggers_paced,
@@ -147,9 +164,18 @@ class TriggerAdmin(TriggerPageMixin, TriggerImportExportMixin, admin.ModelAdmin)
             # not a scan of every source and error text.
             return queryset.filter(source__startswith=term), False
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        if term.isdigit():
+        # isascii(): "²" and other non-ASCII digits pass isdigit() but are no id;
+        # ids are 32-bit.
+        if term.isascii() and term.isdigit() and int(term) <= MAX_ID:
             results = results | queryset.filter(pk=int(term))
         return results, may_have_duplicates
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Moving process_after is a reschedule: its permission, and its audit (save_model).
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None and not actions.RESCHEDULE.allowed(request.user):
+            readonly.append("process_after")
+        return readonly
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # A base Trigger has no type, so nothing could process it.

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
-from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.admin.utils import quote, unquote
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import Model
 from django.forms import ModelForm
@@ -16,11 +13,11 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
 
-from .. import operations
-from ..models import OperatorAction, Trigger
-from ..states import CANCELLABLE, REVIVABLE, State
-from .actions import process_triggers_now
-from .forms import RescheduleForm
+from .. import actions
+from ..actions import Action
+from ..forms import ActionForm
+from ..models import Trigger
+from .actions import confirmation_page, process_triggers_now
 from .timeline import timeline
 
 if TYPE_CHECKING:
@@ -34,47 +31,17 @@ else:
 class TriggerPageMixin(_Base):
     """For TriggerAdmin: the change page's extras and the POST views of its buttons."""
 
-    # The custom permissions of Trigger.Meta.permissions, for the actions too.
-
-    def _has(self, request: HttpRequest, codename: str) -> bool:
-        return request.user.has_perm(f"{Trigger._meta.app_label}.{codename}_trigger")
+    # The custom permissions of Trigger.Meta.permissions, for the admin actions'
+    # ``permissions``: each is the permission of its entry in djtriggers.actions.
 
     def has_reprocess_permission(self, request: HttpRequest) -> bool:
-        return self._has(request, "reprocess")
+        return actions.REPROCESS.allowed(request.user)
 
     def has_reschedule_permission(self, request: HttpRequest) -> bool:
-        return self._has(request, "reschedule")
+        return actions.RESCHEDULE.allowed(request.user)
 
     def has_cancel_permission(self, request: HttpRequest) -> bool:
-        return self._has(request, "cancel")
-
-    # --- audit -------------------------------------------------------------------
-
-    def log_operator_action(self, request: HttpRequest, report: operations.Report) -> None:
-        """Write the action to Django's admin log, one entry per changed trigger."""
-        action = report.action
-        if action is None or not action.changed:
-            return
-        message = report.message() + (f" — {action.reason}" if action.reason else "")
-        content_type = ContentType.objects.get_for_model(Trigger, for_concrete_model=False)
-        links = action.triggers.through.objects.filter(operatoraction_id=action.pk)
-        pks = links.values_list("trigger_id", flat=True).order_by("trigger_id")
-        batch: list[LogEntry] = []
-        for pk in pks.iterator(chunk_size=2000):
-            batch.append(
-                LogEntry(
-                    user_id=request.user.pk or 0,
-                    content_type=content_type,
-                    object_id=str(pk),
-                    object_repr=f"Trigger #{pk}"[:200],
-                    action_flag=CHANGE,
-                    change_message=message,
-                )
-            )
-            if len(batch) == 2000:
-                LogEntry.objects.bulk_create(batch)
-                batch = []
-        LogEntry.objects.bulk_create(batch)
+        return actions.CANCEL.allowed(request.user)
 
     def save_model(
         self, request: HttpRequest, obj: Any, form: ModelForm[Any], change: bool
@@ -84,8 +51,20 @@ class TriggerPageMixin(_Base):
             return
         # Only the edited fields: a full save would write back the state, tries
         # and lock read at the start of this request, undoing a worker's progress.
-        fields = [name for name in form.changed_data if _is_concrete(obj, name)]
-        obj.save(update_fields=fields)
+        # A new process_after is a reschedule, with its permission and audit.
+        fields = [
+            name
+            for name in form.changed_data
+            if _is_concrete(obj, name) and name != "process_after"
+        ]
+        if fields:
+            obj.save(update_fields=fields)
+        if "process_after" in form.changed_data:
+            when = form.cleaned_data["process_after"]
+            queryset = Trigger._base_manager.filter(pk=obj.pk)
+            report = actions.perform(actions.RESCHEDULE, queryset, user=request.user, when=when)
+            level = messages.SUCCESS if report.changed else messages.WARNING
+            self.message_user(request, f"Process after: {report.message()}", level)
 
     def change_view(
         self,
@@ -100,46 +79,47 @@ class TriggerPageMixin(_Base):
             extra["timeline"] = timeline(obj)
             extra["trigger_status"] = obj.status
             extra["object_actions"] = self._object_actions(request, obj)
-            extra["reschedule_form"] = RescheduleForm()
         return super().change_view(request, object_id, form_url, extra)
 
-    def _object_actions(self, request: HttpRequest, obj: Trigger) -> list[dict[str, str]]:
-        """The buttons that apply to the trigger's state and that the user may press."""
-        buttons = []
+    def _object_actions(self, request: HttpRequest, obj: Trigger) -> list[dict[str, Any]]:
+        """The buttons of the actions that apply to the trigger and that the user may take."""
         info = self.model._meta.app_label, self.model._meta.model_name
-        for kind, label, allowed, states in (
-            ("reprocess", "Reprocess", self.has_reprocess_permission(request), REVIVABLE),
-            ("reschedule", "Reschedule", self.has_reschedule_permission(request), REVIVABLE),
-            ("cancel", "Cancel", self.has_cancel_permission(request), CANCELLABLE),
-            ("process", "Process now", self.has_reprocess_permission(request), (State.SCHEDULED,)),
-        ):
-            if allowed and obj.state in states:
-                url = reverse(f"admin:{info[0]}_{info[1]}_{kind}", args=[quote(obj.pk)])
-                buttons.append({"kind": kind, "label": label, "url": url})
-        return buttons
+        return [
+            {
+                "action": action,
+                "kind": action.name,
+                "label": action.label,
+                "url": reverse(f"admin:{info[0]}_{info[1]}_{action.name}", args=[quote(obj.pk)]),
+                "form": (
+                    ActionForm(action, auto_id=f"id_{action.name}_%s")
+                    if action.needs_time
+                    else None
+                ),
+            }
+            for action in actions.for_trigger(obj, request.user)
+        ]
 
     def get_urls(self) -> list[URLPattern]:
         info = self.model._meta.app_label, self.model._meta.model_name
         view = self.admin_site.admin_view
         return [
             path(
-                f"<path:object_id>/{kind}/",
-                view(require_POST(self._object_action_view(kind))),
-                name=f"{info[0]}_{info[1]}_{kind}",
+                f"<path:object_id>/{name}/",
+                view(require_POST(self._object_action_view(action))),
+                name=f"{info[0]}_{info[1]}_{name}",
             )
-            for kind in ("reprocess", "reschedule", "cancel", "process")
+            for name, action in actions.ACTIONS.items()
         ] + super().get_urls()
 
-    def _object_action_view(self, kind: str) -> Any:
+    def _object_action_view(self, action: Action) -> Any:
         def view(request: HttpRequest, object_id: str) -> HttpResponse:
-            return self.object_action(request, object_id, kind)
+            return self.object_action(request, object_id, action)
 
         return view
 
-    def object_action(self, request: HttpRequest, object_id: str, kind: str) -> HttpResponse:
-        """A button on the trigger's page: the same operation as the action, on one row."""
-        permission = "reprocess" if kind == "process" else kind
-        if not getattr(self, f"has_{permission}_permission")(request):
+    def object_action(self, request: HttpRequest, object_id: str, action: Action) -> HttpResponse:
+        """A button on the trigger's page: the same action as in the list, on one row."""
+        if not action.allowed(request.user):
             raise PermissionDenied
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
@@ -148,26 +128,21 @@ class TriggerPageMixin(_Base):
             f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}_change",
             args=[quote(obj.pk)],
         )
-        if kind == "process":
-            process_triggers_now(self, request, self.get_queryset(request).filter(pk=obj.pk))
+        queryset = self.get_queryset(request).filter(pk=obj.pk)
+        if action is actions.PROCESS:
+            process_triggers_now(self, request, queryset)
             return HttpResponseRedirect(change_url)
-        when: datetime | None = None
-        if kind == "reschedule":
-            form = RescheduleForm(request.POST)
-            if not form.is_valid():
-                for errors in form.errors.values():
-                    for error in errors:
-                        self.message_user(request, f"Not rescheduled: {error}", messages.ERROR)
-                return HttpResponseRedirect(change_url)
-            when = form.cleaned_data["process_after"]
-        report = operations.perform(
-            getattr(OperatorAction.Kind, kind.upper()),
-            self.get_queryset(request).filter(pk=obj.pk),
-            user=request.user,
-            reason=request.POST.get("reason", "")[:1000],
-            when=when,
-        )
-        self.log_operator_action(request, report)
+        form = ActionForm(action, request.POST)
+        if action.confirm and request.POST.get("post") != "yes":
+            return confirmation_page(self, request, queryset, action, ActionForm(action))
+        if not form.is_valid():
+            if action.confirm:
+                return confirmation_page(self, request, queryset, action, form)
+            for errors in form.errors.values():
+                for error in errors:
+                    self.message_user(request, f"Not {action.verb}: {error}", messages.ERROR)
+            return HttpResponseRedirect(change_url)
+        report = actions.perform(action, queryset, user=request.user, **form.values())
         level = messages.SUCCESS if report.changed else messages.WARNING
         self.message_user(request, report.message(), level)
         return HttpResponseRedirect(change_url)

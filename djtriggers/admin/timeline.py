@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..actions import ACTIONS
 from ..models import Trigger
-from ..operations import VERBS
 
 
 @dataclass
@@ -62,7 +62,9 @@ def _error(exception_class: str, message: str) -> str:
 
 
 def _operator_title(action: Any) -> str:
-    title = f"{VERBS[action.kind].capitalize()} by an operator"
+    known = ACTIONS.get(action.kind)
+    verb = known.verb if known else action.kind
+    title = f"{verb.capitalize()} by an operator"
     if action.process_after:
         title += f" to {action.process_after:%Y-%m-%d %H:%M:%S %Z}"
     if action.spread:

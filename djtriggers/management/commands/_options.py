@@ -4,30 +4,59 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 
-from djtriggers.durations import parse_duration
+from djtriggers.checks import BOUNDS, DAY, YEAR
+from djtriggers.times import parse_duration
+
+# The largest --limit / --max-triggers: more than any run processes.
+MAX_COUNT = 10**9
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return value
+def positive_int(maximum: int) -> Callable[[str], int]:
+    """A validator of whole numbers from 1 to ``maximum``, written with ASCII digits."""
+
+    def parse(text: str) -> int:
+        try:
+            # int() also reads other scripts' digits (Arabic-Indic 3): ASCII only.
+            value = int(text) if text.isascii() else 0
+        except ValueError:
+            value = 0
+        if not 1 <= value <= maximum:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a whole number of at least 1 and at most {maximum:_}."
+            )
+        return value
+
+    return parse
 
 
-def positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds greater than 0")
-    return value
+def positive_seconds(maximum: float, span: str) -> Callable[[str], float]:
+    """A validator of numbers of seconds above 0 and at most ``maximum`` (no nan or inf)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text) if text.isascii() else math.nan
+        except ValueError:
+            value = math.nan
+        # nan fails every comparison, so it is refused here too.
+        if not 0 < value <= maximum:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a number of seconds greater than 0 and at most "
+                f"{maximum:_.0f} ({span})."
+            )
+        return value
+
+    return parse
+
+
+batch_size = positive_int(int(BOUNDS["BATCH_SIZE"].high))
+trigger_count = positive_int(MAX_COUNT)
+poll_interval = positive_seconds(DAY, "1 day")
+runtime = positive_seconds(YEAR, "1 year")
 
 
 def duration(text: str) -> timedelta:
@@ -38,7 +67,13 @@ def duration(text: str) -> timedelta:
 
 
 def type_list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
+    """Comma-separated trigger types; given but empty (an empty $VAR in cron) is an error."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is empty: name at least one type, or leave the option out."
+        )
+    return names
 
 
 def add_type_options(parser: argparse.ArgumentParser) -> None:

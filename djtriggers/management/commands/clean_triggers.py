@@ -9,7 +9,7 @@ from django.utils import timezone
 from djtriggers.cleaning import DEFAULT_AGE, clean
 from djtriggers.states import FINAL
 
-from ._options import duration, positive_int
+from ._options import batch_size, duration
 
 
 class Command(BaseCommand):
@@ -28,7 +28,7 @@ class Command(BaseCommand):
             choices=[str(state) for state in FINAL],
             help="Only triggers with this status; repeat for several (default: all three).",
         )
-        parser.add_argument("--batch-size", type=positive_int, default=1000)
+        parser.add_argument("--batch-size", type=batch_size, default=1000)
         parser.add_argument("--dry-run", action="store_true", help="Only count what would go.")
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from djtriggers.registry import trigger_types
 from djtriggers.worker import TriggerWorker
 
-from ._options import add_type_options, positive_int, show_logs
+from ._options import add_type_options, batch_size, show_logs, trigger_count
 
 
 class Command(BaseCommand):
@@ -16,9 +16,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         add_type_options(parser)
         parser.add_argument(
-            "--limit", type=positive_int, help="Process at most this many triggers."
+            "--limit", type=trigger_count, help="Process at most this many triggers."
         )
-        parser.add_argument("--batch-size", type=positive_int, help="Triggers claimed at a time.")
+        parser.add_argument("--batch-size", type=batch_size, help="Triggers claimed at a time.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         check_types(options["types"] + options["exclude_types"])

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 
 from djtriggers.worker import TriggerWorker
 
-from ._options import add_type_options, positive_int, positive_seconds, show_logs
+from ._options import add_type_options, batch_size, poll_interval, runtime, show_logs, trigger_count
 from .process_triggers import check_types
 
 
@@ -18,18 +18,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         add_type_options(parser)
-        parser.add_argument("--batch-size", type=positive_int, help="Triggers claimed at a time.")
+        parser.add_argument("--batch-size", type=batch_size, help="Triggers claimed at a time.")
         parser.add_argument(
             "--poll-interval",
-            type=positive_seconds,
+            type=poll_interval,
             help="Longest sleep in seconds when nothing is due "
             "(default: DJTRIGGERS_POLL_INTERVAL_SECONDS).",
         )
+        parser.add_argument("--max-runtime", type=runtime, help="Exit after this many seconds.")
         parser.add_argument(
-            "--max-runtime", type=positive_seconds, help="Exit after this many seconds."
-        )
-        parser.add_argument(
-            "--max-triggers", type=positive_int, help="Exit after processing this many triggers."
+            "--max-triggers", type=trigger_count, help="Exit after processing this many triggers."
         )
         parser.add_argument("--name", help="Worker name (default host:pid:random).")
 

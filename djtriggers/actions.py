@@ -1,0 +1,389 @@
+"""What operators do to triggers: one table of actions, and the one way to run them.
+
+The admin's actions and buttons, the dashboard's row and group actions, and
+every form that changes ``process_after`` render from ``ACTIONS`` and act
+through ``perform`` (or ``process`` for "process now"), so an action needs the
+same permission, is validated the same way and leaves the same audit trail
+wherever a person takes it: an ``OperatorAction`` row linked to every trigger
+it changed, and an entry per trigger in Django's admin log.
+
+``perform`` walks the selection by primary key in chunks, so a filtered set
+of millions is never loaded at once; in each chunk it locks the rows it may
+change (skipping rows a worker holds right now) and changes them with the
+action's lifecycle transition, a conditional UPDATE.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.apps import apps
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from . import lifecycle
+from .db import write_transaction
+from .exceptions import ProcessError, ProcessLaterError, TriggerDataMissing, UnknownTriggerType
+from .lifecycle import Status
+from .models import OperatorAction, Trigger
+from .times import LATEST, MAX_DURATION, check_in_range
+
+CHUNK_SIZE = 1000
+REASON_MAX_LENGTH = 1000
+# Processing now runs in the web request: only for a handful of triggers.
+PROCESS_NOW_LIMIT = 20
+
+WAITING = (Status.PENDING, Status.DUE)
+REVIVABLE = (Status.PENDING, Status.DUE, Status.FAILED, Status.CANCELLED)
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing an operator may do to triggers."""
+
+    name: str  # also OperatorAction.kind and the admin URL's last part
+    label: str  # a button's text
+    verb: str  # "3 reprocessed"
+    permission: str  # a codename of djtriggers' permissions
+    statuses: tuple[Status, ...]  # the statuses it applies to; other triggers are skipped
+    transition: lifecycle.Transition | None  # None: "process now" runs the trigger
+    needs_time: bool = False  # asks for the new process_after
+    spreads: bool = False  # may pace the triggers over a period
+    confirm: bool = False  # asks before acting, even on one trigger
+    help: str = ""
+
+    def allowed(self, user: Any) -> bool:
+        return bool(user.has_perm(f"{Trigger._meta.app_label}.{self.permission}"))
+
+    def applies_to(self, trigger: Trigger) -> bool:
+        return trigger.status in self.statuses
+
+
+REPROCESS = Action(
+    "reprocess",
+    "Reprocess",
+    "reprocessed",
+    "reprocess_trigger",
+    REVIVABLE,
+    lifecycle.REVIVE,
+    spreads=True,
+    help="due now, failure state cleared, a fresh tries budget",
+)
+RESCHEDULE = Action(
+    "reschedule",
+    "Reschedule",
+    "rescheduled",
+    "reschedule_trigger",
+    REVIVABLE,
+    lifecycle.REVIVE,
+    needs_time=True,
+    spreads=True,
+    help="due at the time given, with a fresh tries budget",
+)
+CANCEL = Action(
+    "cancel",
+    "Cancel",
+    "cancelled",
+    "cancel_trigger",
+    WAITING,
+    lifecycle.CANCEL,
+    confirm=True,
+    help="will not be processed (reprocess brings it back)",
+)
+PROCESS = Action(
+    "process",
+    "Process now",
+    "processed now",
+    "reprocess_trigger",
+    (Status.DUE,),
+    None,
+    help=f"runs in this request, at most {PROCESS_NOW_LIMIT} triggers",
+)
+ACTIONS: dict[str, Action] = {a.name: a for a in (REPROCESS, RESCHEDULE, CANCEL, PROCESS)}
+
+# Why a trigger was left alone, by its status.
+SKIP_REASONS: dict[str, str] = {
+    Status.PENDING: "not due yet",
+    Status.DUE: "due",
+    Status.RUNNING: "running",
+    Status.PROCESSED: "already processed",
+    Status.FAILED: "already failed",
+    Status.CANCELLED: "already cancelled",
+}
+
+
+def get(name: str) -> Action:
+    try:
+        return ACTIONS[name]
+    except KeyError:
+        raise ValueError(
+            f"Unknown operator action {name!r}; use one of {', '.join(ACTIONS)}."
+        ) from None
+
+
+def for_trigger(trigger: Trigger, user: Any) -> list[Action]:
+    """The actions that apply to ``trigger`` and that ``user`` may take, in table order."""
+    return [a for a in ACTIONS.values() if a.applies_to(trigger) and a.allowed(user)]
+
+
+class ActionError(ValueError):
+    """An action was asked for with values it cannot take; nothing was changed."""
+
+
+def validate(
+    action: Action,
+    *,
+    when: datetime | None = None,
+    spread: timedelta | None = None,
+    reason: str = "",
+) -> None:
+    """Raise ActionError (saying how to fix it) unless the action can run with these values."""
+    if action.needs_time and when is None:
+        raise ActionError(f"{action.label} needs a time: when should the triggers be processed?")
+    if when is not None:
+        if not action.needs_time:
+            raise ActionError(f"{action.label} takes no time; reschedule to choose one.")
+        try:
+            check_in_range(when)
+        except ValueError as exc:
+            raise ActionError(str(exc)) from None
+    if spread is not None:
+        if not action.spreads:
+            raise ActionError(f"{action.label} cannot be spread over a period.")
+        if not timedelta() <= spread <= MAX_DURATION:
+            raise ActionError(f"Spread over at most {MAX_DURATION.days} days.")
+        start = when or timezone.now()
+        if start + spread > LATEST:
+            raise ActionError(
+                f"Spread over {spread}, the last triggers would be due after the latest time "
+                f"({LATEST:%Y-%m-%d %H:%M} UTC): choose an earlier time or a shorter period."
+            )
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ActionError(
+            f"The reason is {len(reason)} characters long; keep it to {REASON_MAX_LENGTH}."
+        )
+
+
+@dataclass
+class Report:
+    """What an action changed, and what it skipped and why."""
+
+    action: Action
+    changed: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    audit: OperatorAction | None = None
+
+    def message(self) -> str:
+        """E.g. "3 cancelled, 2 skipped: already processed", or "…: 1 running, 1 …"."""
+        text = f"{self.changed} {self.action.verb}"
+        skipped = {reason: n for reason, n in self.skipped.items() if n}
+        if len(skipped) == 1:
+            [(reason, n)] = skipped.items()
+            text += f", {n} skipped: {reason}"
+        elif skipped:
+            reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(skipped.items()))
+            text += f", {sum(skipped.values())} skipped: {reasons}"
+        return text
+
+
+def check_permission(action: Action, user: Any) -> None:
+    if user is not None and not action.allowed(user):
+        raise PermissionDenied(
+            f"{action.label} needs the permission {Trigger._meta.app_label}.{action.permission}."
+        )
+
+
+def perform(
+    action: Action | str,
+    queryset: QuerySet[Any],
+    *,
+    user: Any = None,
+    reason: str = "",
+    when: datetime | None = None,
+    spread: timedelta | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> Report:
+    """Take ``action`` on every trigger of ``queryset`` it applies to.
+
+    ``user`` None is code acting on its own: no permission check and no admin
+    log entry. ``spread`` paces a reprocess or reschedule: the triggers become
+    due one after another over that period instead of all at once. Invalid
+    values raise ActionError before anything is written; if the database fails
+    midway, the audit row still says exactly what was changed.
+    """
+    action = get(action) if isinstance(action, str) else action
+    if action.transition is None:
+        raise ValueError(f"{action.label} runs triggers: use actions.process().")
+    check_permission(action, user)
+    validate(action, when=when, spread=spread, reason=reason)
+    transition = action.transition
+    report = Report(action)
+    total = queryset.count() if spread else 0
+    audit = OperatorAction.objects.create(
+        kind=action.name,
+        user=_person(user),
+        reason=reason,
+        process_after=when,
+        spread=spread,
+    )
+    report.audit = audit
+    link = OperatorAction.triggers.through
+    start = when or timezone.now()
+    # Pacing steps: with N triggers over a period, one step per trigger (up to
+    # 1000 steps, each a chunk of its own).
+    if spread and total:
+        chunk_size = max(1, -(-total // min(total, 1000)))
+    seen = 0
+    try:
+        for pks in _chunks(queryset, chunk_size):
+            now = timezone.now()
+            if transition is lifecycle.CANCEL:
+                params: dict[str, Any] = {"now": now}
+            else:
+                offset = spread * (seen / total) if spread and total else timedelta()
+                params = {"when": start + offset}
+            seen += len(pks)
+            with write_transaction(queryset.db):
+                base = Trigger._base_manager.using(queryset.db)
+                rows = base.filter(pk__in=pks).select_for_update(skip_locked=True)
+                statuses = {
+                    pk: lifecycle.status_of(
+                        state,
+                        date_processed=done,
+                        successful=ok,
+                        process_after=after,
+                        now=now,
+                    )
+                    for pk, state, done, ok, after in rows.values_list(
+                        "pk", "state", "date_processed", "successful", "process_after"
+                    )
+                }
+                # Rows a worker holds in its transaction were skipped by the lock: running.
+                if len(pks) > len(statuses):
+                    report.skipped[SKIP_REASONS[Status.RUNNING]] += len(pks) - len(statuses)
+                eligible = [pk for pk, status in statuses.items() if status in action.statuses]
+                for status in statuses.values():
+                    if status not in action.statuses:
+                        report.skipped[SKIP_REASONS[status]] += 1
+                if eligible:
+                    still = functools.reduce(
+                        operator.or_, (lifecycle.status_q(s, now) for s in action.statuses)
+                    )
+                    changed = transition.apply(base.filter(Q(pk__in=eligible) & still), **params)
+                    link.objects.using(queryset.db).bulk_create(
+                        [link(operatoraction_id=audit.pk, trigger_id=pk) for pk in eligible]
+                    )
+                    report.changed += changed
+    finally:
+        audit.changed = report.changed
+        audit.skipped = sum(report.skipped.values())
+        audit.save(update_fields=["changed", "skipped"])
+        log_entries(report, user)
+    return report
+
+
+def process(
+    queryset: QuerySet[Any], *, user: Any = None, reason: str = ""
+) -> list[tuple[Trigger, str, bool | None]]:
+    """"Process now": run up to PROCESS_NOW_LIMIT triggers in this process.
+
+    Returns, per trigger, what happened and whether it went well (None: it did
+    not run). Those that ran are audited as one action.
+    """
+    check_permission(PROCESS, user)
+    validate(PROCESS, reason=reason)
+    triggers = list(queryset.order_by("pk")[: PROCESS_NOW_LIMIT + 1])
+    if len(triggers) > PROCESS_NOW_LIMIT:
+        raise ActionError(
+            f"Processing now runs in this request: select at most {PROCESS_NOW_LIMIT} "
+            "triggers, or reprocess them for the workers."
+        )
+    outcomes = [(trigger, *_process_one(trigger)) for trigger in triggers]
+    ran = [trigger for trigger, _, ok in outcomes if ok is not None]
+    if ran:
+        report = Report(PROCESS, changed=len(ran))
+        report.audit = OperatorAction.objects.create(
+            kind=PROCESS.name, user=_person(user), reason=reason, changed=len(ran)
+        )
+        report.audit.triggers.add(*ran)
+        log_entries(report, user, messages={t.pk: text for t, text, _ in outcomes})
+    return outcomes
+
+
+def _process_one(trigger: Trigger) -> tuple[str, bool | None]:
+    """Process one trigger: how it went, and True/False if it ran (None if it did not)."""
+    state, process_after = trigger.state, trigger.process_after
+    try:
+        trigger.process()
+    except ProcessLaterError as exc:  # not due: nothing ran
+        when = f"{exc.process_after:%Y-%m-%d %H:%M:%S}"
+        return f"not due until {when}; reprocess it to make it due now", None
+    except ProcessError as exc:
+        return f"failed ({exc}); try {trigger.number_of_tries} recorded", False
+    except (UnknownTriggerType, TriggerDataMissing) as exc:
+        return f"not processed: {exc}", None
+    except Trigger.DoesNotExist:
+        return "not processed: it was deleted meanwhile", None
+    if trigger.state == lifecycle.State.PROCESSED and state != lifecycle.State.PROCESSED:
+        return "processed", True
+    if trigger.state == lifecycle.State.SCHEDULED and trigger.process_after != process_after:
+        when = f"{trigger.process_after:%Y-%m-%d %H:%M:%S}"
+        return f"asked to run again at {when}", True
+    if trigger.state in (lifecycle.State.SCHEDULED, lifecycle.State.RUNNING):
+        return "left alone: a worker is processing it", None
+    return f"left alone: {SKIP_REASONS[trigger.status]}", None
+
+
+def log_entries(report: Report, user: Any, messages: dict[Any, str] | None = None) -> None:
+    """One entry in Django's admin log per trigger the action changed (by a person)."""
+    audit = report.audit
+    person = _person(user)
+    if audit is None or person is None or not apps.is_installed("django.contrib.admin"):
+        return
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    summary = report.message() + (f" — {audit.reason}" if audit.reason else "")
+    content_type = ContentType.objects.get_for_model(Trigger, for_concrete_model=False)
+    links = audit.triggers.through.objects.filter(operatoraction_id=audit.pk)
+    pks = links.values_list("trigger_id", flat=True).order_by("trigger_id")
+    batch: list[Any] = []
+    for pk in pks.iterator(chunk_size=2000):
+        text = f"{report.action.verb.capitalize()}: {messages[pk]}" if messages else summary
+        batch.append(
+            LogEntry(
+                user_id=person.pk,
+                content_type=content_type,
+                object_id=str(pk),
+                object_repr=f"Trigger #{pk}",
+                action_flag=CHANGE,
+                change_message=text,
+            )
+        )
+        if len(batch) == 2000:
+            LogEntry.objects.bulk_create(batch)
+            batch = []
+    LogEntry.objects.bulk_create(batch)
+
+
+def _person(user: Any) -> Any:
+    return user if getattr(user, "pk", None) else None
+
+
+def _chunks(queryset: QuerySet[Any], size: int) -> Iterator[list[Any]]:
+    """The primary keys of ``queryset`` in ascending chunks (keyset pagination)."""
+    pks = queryset.order_by("pk").values_list("pk", flat=True)
+    last = None
+    while True:
+        page = list((pks if last is None else pks.filter(pk__gt=last))[:size])
+        if not page:
+            return
+        yield page
+        last = page[-1]

@@ -1,0 +1,95 @@
+"""The form of an operator action: the time, the period and the reason it asks for.
+
+Built from the action's row in ``actions.ACTIONS`` and checked by
+``actions.validate``, so the admin's pages and the dashboard read and refuse
+values the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django import forms
+
+from . import times
+from .actions import Action, ActionError, validate
+
+WHEN_HELP = (
+    "A date and time (2026-12-24 18:00, in the server's time zone), "
+    "a delay from now (+2h, +30m, +1d) or now."
+)
+SPREAD_HELP = "Pace the triggers over this period (e.g. 30m, 1h, 1d) instead of all at once."
+
+
+class WhenField(forms.CharField):
+    """A time as people type it (see ``times.parse_when``)."""
+
+    def to_python(self, value: Any) -> datetime | None:  # type: ignore[override]
+        value = super().to_python(value)
+        if not value:
+            return None
+        try:
+            return times.parse_when(value)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from None
+
+
+class PeriodField(forms.CharField):
+    """A duration as people type it (see ``times.parse_duration``)."""
+
+    def to_python(self, value: Any) -> timedelta | None:  # type: ignore[override]
+        value = super().to_python(value)
+        if not value:
+            return None
+        try:
+            return times.parse_duration(value)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from None
+
+
+class ActionForm(forms.Form):
+    """The values ``action`` asks for; ``spread`` says whether the period is required."""
+
+    def __init__(
+        self, action: Action, data: Any = None, *, spread: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(data, **kwargs)
+        self.action = action
+        if action.needs_time:
+            self.fields["process_after"] = WhenField(label="Process after", help_text=WHEN_HELP)
+        if action.spreads and (spread or action.needs_time):
+            self.fields["spread"] = PeriodField(
+                label="Spread over",
+                required=spread,
+                help_text=SPREAD_HELP if spread else "Optional. " + SPREAD_HELP,
+            )
+        self.fields["reason"] = forms.CharField(
+            required=False,
+            max_length=1000,
+            widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+            help_text="Optional; kept in the audit trail of every trigger changed.",
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.errors:
+            try:
+                validate(
+                    self.action,
+                    when=data.get("process_after"),
+                    spread=data.get("spread"),
+                    reason=data.get("reason", ""),
+                )
+            except ActionError as exc:
+                raise forms.ValidationError(str(exc), code="invalid") from None
+        return data
+
+    def values(self) -> dict[str, Any]:
+        """The keyword arguments of ``actions.perform``."""
+        data = self.cleaned_data
+        return {
+            "when": data.get("process_after"),
+            "spread": data.get("spread"),
+            "reason": data.get("reason", ""),
+        }
