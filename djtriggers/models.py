@@ -14,6 +14,7 @@ from django.utils import timezone
 from . import lifecycle
 from .conf import settings
 from .exceptions import TriggerDataMissing
+from .fields import DisplayableDateTimeField
 from .lifecycle import State, Status
 from .loggers import get_logger
 from .loggers.base import TriggerLogger
@@ -56,11 +57,11 @@ class Trigger(models.Model):
     id = models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")
     trigger_type = models.CharField(max_length=100)
     source = models.CharField(max_length=250, null=True, blank=True, db_index=True)
-    date_received = models.DateTimeField(default=timezone.now)
-    date_processed = models.DateTimeField(null=True, blank=True)
+    date_received = DisplayableDateTimeField(default=timezone.now)
+    date_processed = DisplayableDateTimeField(null=True, blank=True)
     # Defaults to now, so due triggers are ordered and found by one index range
     # scan; None is still accepted and means "due now".
-    process_after = models.DateTimeField(default=timezone.now, null=True, blank=True)
+    process_after = DisplayableDateTimeField(default=timezone.now, null=True, blank=True)
     number_of_tries = models.IntegerField(default=0)
     successful = models.BooleanField(default=None, null=True)
 
@@ -70,7 +71,7 @@ class Trigger(models.Model):
     error_fingerprint = models.CharField(max_length=16, blank=True, default="")
     # The claim of a worker: who holds the trigger and until when.
     locked_by = models.CharField(max_length=100, null=True, blank=True)
-    locked_until = models.DateTimeField(null=True, blank=True)
+    locked_until = DisplayableDateTimeField(null=True, blank=True)
     # Set when a worker was lost while this trigger was in its group: from then
     # on it runs in a transaction of its own (see lifecycle.LOSE).
     run_alone = models.BooleanField(default=False)

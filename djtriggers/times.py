@@ -82,6 +82,27 @@ def clamp(when: datetime | None) -> datetime | None:
     return min(max(when, earliest), latest)
 
 
+# The earliest stored time shown as it is: a day after datetime's first, so
+# that converting it to a zone behind UTC cannot overflow.
+DISPLAY_EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+
+
+def displayable(when: datetime | None) -> datetime | None:
+    """A stored time that any page can show in any time zone.
+
+    Code written for 2.x, or raw SQL, may store any time; one within a day of
+    the ends of datetime's range would fail every page that shows it in local
+    time. Read back, such a time is brought to the nearest time that can be shown.
+    """
+    if when is None:
+        return None
+    _, latest = _bound(when)
+    earliest = DISPLAY_EARLIEST
+    if timezone.is_naive(when):
+        earliest = earliest.replace(tzinfo=None)
+    return min(max(when, earliest), latest)
+
+
 class _TooLong(ValueError):
     pass
 

@@ -986,3 +986,89 @@ def test_search__a_source_with_dollar_is_a_prefix_match_on_source_only(client, r
     NoopTrigger.objects.create(source="x", last_error="see billing.invoice$12")
     response = client.get(CHANGELIST, {"q": "billing.invoice$12"})
     assert {t.pk for t in response.context["cl"].result_list} == {hit.pk, longer.pk}
+
+
+# --- holes: moving process_after, searches, a trigger's lost data ---------------------
+
+
+def change_form_data(trigger, when):
+    local = timezone.localtime(when)
+    return {
+        "source": trigger.source or "",
+        "process_after_0": f"{local:%Y-%m-%d}",
+        "process_after_1": f"{local:%H:%M:%S}",
+    }
+
+
+def test_change_page__process_after_is_read_only_without_the_reschedule_permission(client):
+    login(client, "view_trigger", "change_trigger")
+    trigger = failed()
+    before = Trigger.objects.get(pk=trigger.pk).process_after
+    html = client.get(change_url(trigger)).content.decode()
+    assert 'name="process_after_0"' not in html
+    later = timezone.now() + timedelta(days=3)
+    assert client.post(change_url(trigger), change_form_data(trigger, later)).status_code == 302
+    row = Trigger.objects.get(pk=trigger.pk)
+    assert (row.process_after, row.state) == (before, "failed")
+    assert not OperatorAction.objects.exists()
+
+
+def test_change_page__a_new_process_after_is_a_reschedule_audited(client):
+    user = login(client, "view_trigger", "change_trigger", "reschedule_trigger")
+    trigger = failed()
+    later = (timezone.now() + timedelta(days=3)).replace(microsecond=0)
+    response = client.post(change_url(trigger), change_form_data(trigger, later), follow=True)
+    assert "Process after: 1 rescheduled" in messages_of(response)
+    row = Trigger.objects.get(pk=trigger.pk)
+    assert (row.process_after, row.status, row.number_of_tries) == (later, "pending", 0)
+    action = OperatorAction.objects.get()
+    assert (action.kind, action.user, action.process_after) == ("reschedule", user, later)
+    assert LogEntry.objects.filter(object_id=str(trigger.pk), user=user).exists()
+
+
+def test_change_page__a_process_after_out_of_range_is_a_form_error(client, root):
+    trigger = one()
+    before = Trigger.objects.get(pk=trigger.pk).process_after
+    data = {"source": "", "process_after_0": "9999-12-31", "process_after_1": "23:59:00"}
+    with timezone.override("Europe/Brussels"):
+        response = client.post(change_url(trigger), data)
+    assert response.status_code == 200
+    assert "too far ahead" in response.content.decode()
+    assert Trigger.objects.get(pk=trigger.pk).process_after == before
+
+
+@pytest.mark.parametrize("text", ["9999-12-31 23:59Z", "+99999999d", "+1d٣h", "inf", "nan"])
+def test_reschedule__a_time_out_of_range_changes_nothing(client, root, text):
+    trigger = failed()
+    page = confirm(client, "reschedule_triggers", [trigger], process_after=text)
+    assert page.status_code == 200
+    assert "errorlist" in page.content.decode()
+    assert states(trigger) == ["failed"]
+    assert not OperatorAction.objects.exists()
+
+
+def test_reschedule_spread__a_period_past_the_latest_time_changes_nothing(client, root):
+    triggers = [failed() for _ in range(3)]
+    page = confirm(
+        client, "reschedule_triggers", triggers, process_after="9999-12-01 00:00", spread="30d"
+    )
+    assert "would be due after the latest time" in page.content.decode()
+    assert states(*triggers) == ["failed"] * 3
+    assert not OperatorAction.objects.exists()
+
+
+@pytest.mark.parametrize("term", ["²", "٣", "99999999999", "-1", "1e3"])
+def test_search__terms_that_look_like_ids_but_are_not(client, root, term):
+    one(source="x")
+    response = client.get(CHANGELIST, {"q": term})
+    assert response.status_code == 200
+
+
+def test_process_now__a_trigger_whose_own_data_row_is_gone_says_so(client, root):
+    bill = PayBill.objects.create(amount=1, recipient=root)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {PayBill._meta.db_table} WHERE trigger_ptr_id = %s", [bill.pk])
+    response = act(client, "process_triggers_now", [bill], follow=True)
+    [message] = messages_of(response)
+    assert "has lost its own data" in message
+    assert PayBill._meta.db_table in message

@@ -849,3 +849,63 @@ def test_queries__list_fragment(client, root, busy, django_assert_max_num_querie
 def test_queries__summary(client, root, busy, django_assert_max_num_queries):
     with django_assert_max_num_queries(max_queries("summary")):
         client.get(SUMMARY)
+
+
+# --- holes: audit, out-of-range times, types without a class -------------------------
+
+
+def test_row_action__writes_the_admin_log_like_the_admin(client):
+    from django.contrib.admin.models import LogEntry
+
+    user = login(client, "view_trigger", "reprocess_trigger")
+    trigger = failed()
+    client.post(action_url(trigger, "reprocess"), {"reason": "fixed"}, headers=HTMX)
+    entry = LogEntry.objects.get()
+    assert (entry.user, entry.object_id) == (user, str(trigger.pk))
+    assert entry.change_message == "1 reprocessed — fixed"
+    assert OperatorAction.objects.get().user == user
+
+
+def test_group_action__writes_the_admin_log_per_trigger(client, root, group):
+    from django.contrib.admin.models import LogEntry
+
+    client.post(group_url("reprocess"), group_data(group, confirm="yes"), headers=HTMX)
+    assert set(LogEntry.objects.values_list("object_id", flat=True)) == {
+        str(t.pk) for t in group["triggers"]
+    }
+
+
+@pytest.mark.parametrize("when", ["9999-12-31 23:59Z", "+99999999d", "0001-01-01 00:00"])
+def test_reschedule__a_time_out_of_range_is_an_inline_message(client, root, when):
+    trigger = failed()
+    with timezone.override("America/New_York"):
+        response = client.post(
+            action_url(trigger, "reschedule"), {"process_after": when}, headers=HTMX
+        )
+    assert 'role="alert">Not rescheduled: ' in response.content.decode()
+    assert Trigger.objects.get(pk=trigger.pk).state == "failed"
+    assert not OperatorAction.objects.exists()
+
+
+def test_group_reschedule__a_time_out_of_range_is_an_inline_message(client, root, group):
+    data = group_data(group, process_after="+99999999d", confirm="yes")
+    response = client.post(group_url("reschedule"), data, headers=HTMX)
+    assert 'role="alert">Not rescheduled: ' in response.content.decode()
+    assert Trigger.objects.failed().count() == 3
+
+
+def test_list__filters_by_a_type_that_has_no_class_any_more(client, root):
+    gone = one(trigger_type="billing.removed")
+    one()
+    response = client.get(INDEX, {"type": "billing.removed"})
+    assert not response.context["filter"].errors
+    assert rows(response.content) == [gone.pk]
+    assert "billing.removed (no class)" in response.content.decode()
+
+
+def test_failure_group_of_a_type_without_a_class__its_link_lists_it(client, root):
+    gone = failed(trigger_type="billing.removed", last_error="UnknownTriggerType: gone")
+    page = client.get(INDEX).content.decode()
+    assert "?status=failed&amp;type=billing.removed" in page
+    response = client.get(INDEX, {"status": "failed", "type": "billing.removed"}, headers=LIST)
+    assert rows(response.content) == [gone.pk]

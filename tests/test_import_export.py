@@ -152,3 +152,9 @@ def test_import__a_created_trigger_is_due_by_default(admin_client):
     response = upload(admin_client, "trigger_type\nnoop\n")
     admin_client.post(f"{CHANGELIST}process_import/", response.context["confirm_form"].initial)
     assert Trigger.objects.get().process_after >= before
+
+
+def test_export__a_query_string_it_cannot_filter_by_is_an_error_not_a_500(admin_client):
+    response = admin_client.get(f"{CHANGELIST}export/?format=0")
+    assert response.status_code == 302
+    assert response["Location"].endswith("?e=1")

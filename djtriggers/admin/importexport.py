@@ -12,10 +12,19 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from django.contrib import messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
-from django.http import FileResponse, HttpRequest, HttpResponseBase, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.urls import reverse
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, JSON, XLSX
 
@@ -27,6 +36,17 @@ CHUNK = 2000
 class TriggerImportExportMixin(ImportExportMixin):
     resource_classes = [TriggerResource]
     formats = [CSV, JSON, XLSX]
+
+    def export_action(self, request: HttpRequest) -> HttpResponseBase:
+        # A query string the list cannot filter by is the user's mistake, not a
+        # server error: back to the list with a message, as the list itself does.
+        try:
+            return super().export_action(request)
+        except IncorrectLookupParameters as exc:
+            self.message_user(request, f"Nothing exported: {exc}", messages.ERROR)
+            opts = self.model._meta
+            url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+            return HttpResponseRedirect(f"{url}?e=1")
 
     # Exporting shows what viewing shows; importing adds triggers.
     def has_export_permission(self, request: HttpRequest) -> bool:

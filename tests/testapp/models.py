@@ -112,3 +112,107 @@ class OnCommitTrigger(Trigger):
         transaction.on_commit(lambda: pk)
         if self.source == "fail":
             raise RuntimeError("failing after on_commit")
+
+
+class UnprintableError(Exception):
+    def __str__(self):
+        raise RuntimeError("no message for you")
+
+
+class _FailingLogger:
+    def log_result(self, trigger, message, level=None):
+        pass
+
+    def log_message(self, trigger, message, level=None):
+        raise OSError("the log server is down")
+
+
+class PoisonTrigger(Trigger):
+    """Misbehaves as its ``source`` says, after writing a Run row (rolled back with the try)."""
+
+    class Meta:
+        proxy = True
+
+    typed = "poison"
+    max_tries = 3
+
+    def _process(self, dictionary):
+        import os
+        import signal
+
+        Run.objects.create(trigger_id=self.pk, pid=os.getpid())
+        how = self.source
+        if how == "exit":
+            raise SystemExit(3)
+        if how == "interrupt":
+            raise KeyboardInterrupt
+        if how == "generator":
+            raise GeneratorExit
+        if how == "unprintable":
+            raise UnprintableError
+        if how == "nul":
+            raise ValueError("a NUL \x00 and a lone surrogate \ud800")
+        if how == "badlogger":
+            raise ValueError("and the logger fails too")
+        if how == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return "fine"
+
+    @property
+    def logger(self):
+        return _FailingLogger() if self.source == "badlogger" else super().logger
+
+
+class BadDelayTrigger(Trigger):
+    """Fails, and its retry delay override fails too."""
+
+    class Meta:
+        proxy = True
+
+    typed = "bad_delay"
+
+    def _process(self, dictionary):
+        raise ValueError("down")
+
+    def get_retry_delay(self, tries):
+        raise ZeroDivisionError("oops")
+
+
+class ScriptedError(Exception):
+    """An exception whose message cannot even be read: ``str()`` raises."""
+
+    def __str__(self):
+        raise RuntimeError("this message cannot be read")
+
+
+class ScriptedTrigger(Trigger):
+    """Writes a Run row (committed only with its success), then does what ``source`` says.
+
+    ok: returns; fail: ValueError; later: ProcessLaterError in 10 minutes;
+    exit: SystemExit(3); interrupt: KeyboardInterrupt; badstr: ScriptedError.
+    """
+
+    class Meta:
+        proxy = True
+
+    typed = "scripted"
+
+    def _process(self, dictionary):
+        import os
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        Run.objects.create(trigger_id=self.pk, pid=os.getpid())
+        how = self.source
+        if how == "fail":
+            raise ValueError(f"scripted failure of {self.pk}")
+        if how == "later":
+            raise ProcessLaterError(timezone.now() + timedelta(minutes=10))
+        if how == "exit":
+            raise SystemExit(3)
+        if how == "interrupt":
+            raise KeyboardInterrupt
+        if how == "badstr":
+            raise ScriptedError
+        return "ok"
