@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 from django.db import models
 from django.db.models import Q
 
+from .times import check_in_range
+
 if TYPE_CHECKING:
     from django.db.models import QuerySet
 
@@ -123,6 +125,23 @@ def settle(
     if date_processed is None:
         return State.SCHEDULED, None, successful
     return (State.FAILED if successful is False else State.PROCESSED), date_processed, successful
+
+
+def settle_instance(trigger: Any, *, before: str | None, now: datetime) -> None:
+    """``settle`` for a model instance about to be saved; a finished one holds no claim."""
+    trigger.state, trigger.date_processed, trigger.successful = settle(
+        trigger.state, trigger.date_processed, trigger.successful, before=before, now=now
+    )
+    if trigger.state in FINAL:
+        trigger.locked_by = trigger.locked_until = None
+
+
+def initial(when: datetime | None, *, now: datetime) -> dict[str, Any]:
+    """A new trigger (an import's row): scheduled at ``when``, or now.
+
+    Raises ValueError for a time out of range (see ``times``).
+    """
+    return {"state": State.SCHEDULED, "process_after": check_in_range(when) if when else now}
 
 
 def status_of(

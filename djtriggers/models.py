@@ -122,15 +122,9 @@ class Trigger(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         # What the database does to a row saved the 2.x way (see lifecycle.settle),
         # done here too so that the instance agrees with its row.
-        self.state, self.date_processed, self.successful = lifecycle.settle(
-            self.state,
-            self.date_processed,
-            self.successful,
-            before=None if self._state.adding else self._loaded_state,
-            now=timezone.now(),
+        lifecycle.settle_instance(
+            self, before=None if self._state.adding else self._loaded_state, now=timezone.now()
         )
-        if self.state in lifecycle.FINAL:
-            self.locked_by = self.locked_until = None
         super().save(*args, **kwargs)
         self._loaded_state = self.state
 

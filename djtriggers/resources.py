@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from import_export import fields, resources, widgets
 
+from . import lifecycle
 from .models import Trigger
 from .registry import trigger_classes
 
@@ -80,5 +81,9 @@ class TriggerResource(resources.ModelResource):
 
     def import_instance(self, instance: Trigger, row: Any, **kwargs: Any) -> None:
         super().import_instance(instance, row, **kwargs)
-        if instance.process_after is None:
-            instance.process_after = timezone.now()
+        try:
+            values = lifecycle.initial(instance.process_after, now=timezone.now())
+        except ValueError as exc:
+            raise ValidationError({"process_after": str(exc)}) from None
+        for name, value in values.items():
+            setattr(instance, name, value)

@@ -32,6 +32,10 @@ STALE_WORKER_ROWS = timedelta(hours=1)
 BURST_MAX_ERRORS = 3
 
 
+class GaveUp(Exception):  # noqa: N818
+    """A burst pass met the same trouble outside any trigger again and again."""
+
+
 class TriggerWorker:
     """Processes triggers until stopped (``run_triggers``) or until none is due (``burst``).
 
@@ -130,11 +134,13 @@ class TriggerWorker:
                     if not worked and not self.burst:
                         self._sleep()
                     failures = 0
-                except Exception:
+                except Exception as exc:
                     failures += 1
                     if self.burst and failures >= BURST_MAX_ERRORS:
-                        log.exception("Worker %s gives up after %d errors", self.name, failures)
-                        raise
+                        raise GaveUp(
+                            f"Stopped after {failures} errors in a row outside any trigger, "
+                            f"the last: {type(exc).__name__}: {exc}. Is the database reachable?"
+                        ) from exc
                     self._recover(failures)
                     continue
                 if not worked and self.burst:

@@ -121,6 +121,8 @@ def test_import__preview_writes_nothing_and_confirm_creates(admin_client):
         ("trigger_type,process_after\nnoop,next tuesday\n", "next tuesday"),
         ("trigger_type,source\ntestapp.paybill,x\n", "Import supports proxy trigger types"),
         ("trigger_type,source\n,x\n", "The trigger_type column is empty"),
+        ("trigger_type,process_after\nnoop,9999-12-31 23:59:00\n", "too far ahead"),
+        ("trigger_type,process_after\nnoop,1900-01-01 00:00:00\n", "too far back"),
     ],
 )
 def test_import__row_errors_are_shown_and_nothing_is_written(admin_client, content, message):

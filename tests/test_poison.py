@@ -119,7 +119,8 @@ def test_trigger_that_kills_its_worker__counted_once_alone_then_fails_for_good(w
 
     def run_until_exit() -> int:
         # The worker dies with the killer, or ends its pass: either way it exits.
-        return workers.run("--batch-size", "10", command="process_triggers", **lease).popen.returncode
+        worker = workers.run("--batch-size", "10", command="process_triggers", **lease)
+        return worker.popen.returncode
 
     deaths = 0
     deadline = time.monotonic() + 60

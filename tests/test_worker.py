@@ -265,3 +265,11 @@ def test_process_triggers__processes_everything_due_and_prints_a_one_line_summar
     assert runs_per_trigger() == dict.fromkeys(due, 1)
     assert states(later) == dict.fromkeys(later, "scheduled")
     assert not Worker.objects.exists()
+
+
+def test_process_triggers__gives_up_when_the_database_stays_away(workers):
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite creates the database it is pointed at")
+    gone = workers.start(command="process_triggers", DJTRIGGERS_DB_NAME="djtriggers_no_such_db")
+    assert gone.wait() == 1
+    assert "Stopped after 3 errors in a row outside any trigger" in gone.stderr

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from djtriggers.registry import trigger_types
-from djtriggers.worker import TriggerWorker
+from djtriggers.worker import GaveUp, TriggerWorker
 
 from ._options import add_type_options, batch_size, show_logs, trigger_count
 
@@ -30,7 +30,10 @@ class Command(BaseCommand):
             max_triggers=options["limit"],
             batch_size=options["batch_size"],
         )
-        counts = worker.run()
+        try:
+            counts = worker.run()
+        except GaveUp as exc:
+            raise CommandError(str(exc)) from exc
         if options["verbosity"]:
             self.stdout.write(f"Processed {counts.summary()}")
 
