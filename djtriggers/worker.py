@@ -32,7 +32,7 @@ STALE_WORKER_ROWS = timedelta(hours=1)
 BURST_MAX_ERRORS = 3
 
 
-class GaveUp(Exception):  # noqa: N818
+class GaveUp(Exception):
     """A burst pass met the same trouble outside any trigger again and again."""
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from djtriggers.models import Trigger
-from djtriggers.states import Status
+from djtriggers.lifecycle import Status
 from tests.testapp.models import FailingTrigger, NoopTrigger
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from djtriggers.cleaning import DEFAULT_AGE, clean
-from djtriggers.states import FINAL
+from djtriggers.lifecycle import FINAL
 
 from ._options import batch_size, duration
 

@@ -1,2 +1,0 @@
-# Temporary: the vocabulary moved to djtriggers.lifecycle.
-from .lifecycle import FINAL, State, Status  # noqa: F401
