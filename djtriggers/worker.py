@@ -102,7 +102,7 @@ class TriggerWorker:
         if self.stopping:
             # A second signal: stop now. The trigger running is interrupted (a
             # failed try), the group commits what it did, and the worker exits.
-            raise StopNow
+            raise StopNow(f"the worker was stopped at once ({signal.Signals(signum).name} twice)")
         self.stop(signal.Signals(signum).name)
 
     # --- the loop ------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 import signal
+import time
 from datetime import datetime, timedelta
 from unittest import mock
 
@@ -273,3 +274,40 @@ def test_process_triggers__gives_up_when_the_database_stays_away(workers):
     gone = workers.start(command="process_triggers", DJTRIGGERS_DB_NAME="djtriggers_no_such_db")
     assert gone.wait() == 1
     assert "Stopped after 3 errors in a row outside any trigger" in gone.stderr
+
+
+def test_second_stop_signal__interrupts_the_trigger_as_a_failed_try_and_exits(workers):
+    pks = create_counting(3, seconds=10)
+    worker = workers.start("--batch-size", "3")
+    wait_for(workers.side_effects, what="the first trigger to start")
+    [in_hand] = workers.side_effects()
+
+    started = time.monotonic()
+    worker.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait() == 0, worker.stderr
+    assert time.monotonic() - started < 5  # not the 10 s of the trigger
+
+    interrupted = Trigger.objects.get(pk=in_hand)
+    assert (interrupted.state, interrupted.number_of_tries) == ("scheduled", 1)
+    attempt = TriggerAttempt.objects.get(trigger_id=in_hand)
+    assert attempt.exception_class == "StopNow"
+    assert attempt.message == "the worker was stopped at once (SIGTERM twice)"
+    assert not runs_per_trigger(pks)  # its writes rolled back
+    others = Trigger.objects.filter(pk__in=pks).exclude(pk=in_hand)
+    assert set(others.values_list("state", flat=True)) == {"scheduled"}  # released
+    assert not Worker.objects.exists()
+
+
+def test_trigger_raising_systemexit__the_worker_stays_up(workers):
+    from tests.testapp.models import PoisonTrigger
+
+    poison = PoisonTrigger.objects.create(source="exit")
+    worker = workers.start("--poll-interval", "0.2")
+    wait_for(lambda: Trigger.objects.get(pk=poison.pk).state == "failed", what="the poison")
+    after = create_counting(2)
+    wait_for(lambda: all_in_state(after, "processed"), what="the triggers after it")
+    assert worker.is_running(), worker.stderr
+    assert TriggerAttempt.objects.filter(trigger=poison).count() == PoisonTrigger.max_tries
+    assert worker.stop() == 0
