@@ -184,6 +184,17 @@ def check_settings(**kwargs: Any) -> list[Error]:
         for name, bounds in BOUNDS.items()
         if not bounds.accepts(getattr(settings, name))
     ]
+    if not errors and settings.HEARTBEAT_SECONDS * 2 > settings.LEASE_SECONDS:
+        errors.append(
+            Error(
+                f"DJTRIGGERS_HEARTBEAT_SECONDS ({settings.HEARTBEAT_SECONDS}) is more than half "
+                f"of DJTRIGGERS_LEASE_SECONDS ({settings.LEASE_SECONDS}): a worker's leases "
+                "would end between its heartbeats, and other workers would take its triggers.",
+                hint="Renew leases at least twice per lease: lower the heartbeat or "
+                "lengthen the lease.",
+                id="djtriggers.E009",
+            )
+        )
     errors += _check_loggers()
     return errors
 

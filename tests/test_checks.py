@@ -254,3 +254,11 @@ def test_class_overrides_within_bounds_pass():
         assert check_trigger_overrides() == []
     finally:
         _unregister(Patient)
+
+
+def test_heartbeat_longer_than_half_the_lease__is_an_error(settings):
+    from djtriggers.checks import check_settings
+
+    settings.DJTRIGGERS_HEARTBEAT_SECONDS = 40.0
+    settings.DJTRIGGERS_LEASE_SECONDS = 60.0
+    assert [e.id for e in check_settings()] == ["djtriggers.E009"]

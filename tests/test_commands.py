@@ -191,3 +191,9 @@ def test_logic_entry_points():
     _finished(old, days_ago=61)
     assert clean_triggers() == 1
     assert clean_triggers(expiration_dt=timezone.now() + timedelta(days=1)) == 1
+
+
+@pytest.mark.parametrize("name", ["", "x" * 101])
+def test_run_triggers__a_worker_name_that_does_not_fit_is_refused(name):
+    with pytest.raises(CommandError, match="is not a worker name"):
+        call_command("run_triggers", "--name", name, "--max-runtime", "1")

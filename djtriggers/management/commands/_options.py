@@ -97,3 +97,13 @@ def show_logs(verbosity: int) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)
+
+
+def worker_name(text: str) -> str:
+    """A worker name fits the claim's ``locked_by`` column (100 characters)."""
+    name = text.strip()
+    if not name or len(name) > 100:
+        raise argparse.ArgumentTypeError(
+            f"{text[:120]!r} is not a worker name: use 1 to 100 characters."
+        )
+    return name

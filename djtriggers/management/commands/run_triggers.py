@@ -6,7 +6,15 @@ from django.core.management.base import BaseCommand
 
 from djtriggers.worker import TriggerWorker
 
-from ._options import add_type_options, batch_size, poll_interval, runtime, show_logs, trigger_count
+from ._options import (
+    add_type_options,
+    batch_size,
+    poll_interval,
+    runtime,
+    show_logs,
+    trigger_count,
+    worker_name,
+)
 from .process_triggers import check_types
 
 
@@ -29,7 +37,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--max-triggers", type=trigger_count, help="Exit after processing this many triggers."
         )
-        parser.add_argument("--name", help="Worker name (default host:pid:random).")
+        parser.add_argument(
+            "--name", type=worker_name, help="Worker name (default host:pid:random)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         check_types(options["types"] + options["exclude_types"])
