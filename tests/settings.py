@@ -103,3 +103,5 @@ DJTRIGGERS_RETRY_JITTER = 0
 # Worker subprocesses started by a test may be given a short lease, so that a
 # killed worker's claims end quickly.
 DJTRIGGERS_LEASE_SECONDS = float(os.environ.get("DJTRIGGERS_TEST_LEASE_SECONDS", 60))
+# Leases are renewed at least twice per lease (check djtriggers.E009).
+DJTRIGGERS_HEARTBEAT_SECONDS = min(1.0, DJTRIGGERS_LEASE_SECONDS / 2)
