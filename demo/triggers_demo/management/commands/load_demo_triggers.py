@@ -16,6 +16,7 @@ from demo.triggers_demo.models import (
     PayBill,
     WaitForStock,
 )
+from djtriggers import lifecycle
 from djtriggers.exceptions import ProcessError
 from djtriggers.models import State, Trigger
 
@@ -74,12 +75,13 @@ def load_samples():
 
     # Running: claimed by a worker that crashed; the demo worker takes it over
     # once the lease ends, two minutes from now.
-    BreakfastTrigger.objects.create(
-        source="kitchen$table-9",
-        process_after=now - timedelta(minutes=5),
-        state=State.RUNNING,
-        locked_by="crashed-worker:4242:demo",
-        locked_until=now + timedelta(minutes=2),
+    held = BreakfastTrigger.objects.create(
+        source="kitchen$table-9", process_after=now - timedelta(minutes=5)
+    )
+    lifecycle.CLAIM.apply(
+        Trigger.objects.filter(pk=held.pk),
+        worker="crashed-worker:4242:demo",
+        until=now + timedelta(minutes=2),
     )
 
     # Due: the worker gets these at once. Flaky webhooks retry and some fail for
