@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.apps import apps
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from . import lifecycle
+from .audit import log_entries, person
 from .db import write_transaction
 from .exceptions import ProcessError, ProcessLaterError, TriggerDataMissing, UnknownTriggerType
 from .lifecycle import Status
@@ -228,7 +228,7 @@ def perform(
     total = queryset.count() if spread else 0
     audit = OperatorAction.objects.create(
         kind=action.name,
-        user=_person(user),
+        user=person(user),
         reason=reason,
         process_after=when,
         spread=spread,
@@ -285,14 +285,14 @@ def perform(
         audit.changed = report.changed
         audit.skipped = sum(report.skipped.values())
         audit.save(update_fields=["changed", "skipped"])
-        log_entries(report, user)
+        log_entries(audit, report.message(), user)
     return report
 
 
 def process(
     queryset: QuerySet[Any], *, user: Any = None, reason: str = ""
 ) -> list[tuple[Trigger, str, bool | None]]:
-    """"Process now": run up to PROCESS_NOW_LIMIT triggers in this process.
+    """Process now: run up to PROCESS_NOW_LIMIT triggers in this process.
 
     Returns, per trigger, what happened and whether it went well (None: it did
     not run). Those that ran are audited as one action.
@@ -310,10 +310,11 @@ def process(
     if ran:
         report = Report(PROCESS, changed=len(ran))
         report.audit = OperatorAction.objects.create(
-            kind=PROCESS.name, user=_person(user), reason=reason, changed=len(ran)
+            kind=PROCESS.name, user=person(user), reason=reason, changed=len(ran)
         )
         report.audit.triggers.add(*ran)
-        log_entries(report, user, messages={t.pk: text for t, text, _ in outcomes})
+        lines = {t.pk: f"{PROCESS.verb.capitalize()}: {text}" for t, text, _ in outcomes}
+        log_entries(report.audit, report.message(), user, messages=lines)
     return outcomes
 
 
@@ -339,42 +340,6 @@ def _process_one(trigger: Trigger) -> tuple[str, bool | None]:
     if trigger.state in (lifecycle.State.SCHEDULED, lifecycle.State.RUNNING):
         return "left alone: a worker is processing it", None
     return f"left alone: {SKIP_REASONS[trigger.status]}", None
-
-
-def log_entries(report: Report, user: Any, messages: dict[Any, str] | None = None) -> None:
-    """One entry in Django's admin log per trigger the action changed (by a person)."""
-    audit = report.audit
-    person = _person(user)
-    if audit is None or person is None or not apps.is_installed("django.contrib.admin"):
-        return
-    from django.contrib.admin.models import CHANGE, LogEntry
-    from django.contrib.contenttypes.models import ContentType
-
-    summary = report.message() + (f" — {audit.reason}" if audit.reason else "")
-    content_type = ContentType.objects.get_for_model(Trigger, for_concrete_model=False)
-    links = audit.triggers.through.objects.filter(operatoraction_id=audit.pk)
-    pks = links.values_list("trigger_id", flat=True).order_by("trigger_id")
-    batch: list[Any] = []
-    for pk in pks.iterator(chunk_size=2000):
-        text = f"{report.action.verb.capitalize()}: {messages[pk]}" if messages else summary
-        batch.append(
-            LogEntry(
-                user_id=person.pk,
-                content_type=content_type,
-                object_id=str(pk),
-                object_repr=f"Trigger #{pk}",
-                action_flag=CHANGE,
-                change_message=text,
-            )
-        )
-        if len(batch) == 2000:
-            LogEntry.objects.bulk_create(batch)
-            batch = []
-    LogEntry.objects.bulk_create(batch)
-
-
-def _person(user: Any) -> Any:
-    return user if getattr(user, "pk", None) else None
 
 
 def _chunks(queryset: QuerySet[Any], size: int) -> Iterator[list[Any]]:

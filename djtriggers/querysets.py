@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -43,6 +44,15 @@ class TriggerQuerySet(models.QuerySet[_T]):
 
     def cancelled(self) -> TriggerQuerySet[_T]:
         return self.with_status(Status.CANCELLED)
+
+    def bulk_create(self, objs: Iterable[_T], *args: Any, **kwargs: Any) -> list[_T]:
+        # The database settles rows written the 2.x way (see lifecycle.settle);
+        # the instances handed back agree with their rows.
+        objs = list(objs)
+        now = timezone.now()
+        for obj in objs:
+            lifecycle.settle_instance(obj, before=None, now=now)
+        return super().bulk_create(objs, *args, **kwargs)
 
     def get_unprocessed_triggers(self) -> TriggerQuerySet[_T]:
         return self.filter(date_processed__isnull=True)

@@ -252,3 +252,14 @@ def test_instance__status_follows_the_2x_columns_before_saving():
     trigger.save()
     assert trigger.state == "failed"
     assert Trigger.objects.get(pk=trigger.pk).state == "failed"
+
+
+def test_bulk_create__the_instances_agree_with_their_rows():
+    [done, failed] = CountingTrigger.objects.bulk_create(
+        [
+            CountingTrigger(date_processed=timezone.now(), successful=True),
+            CountingTrigger(state="failed"),
+        ]
+    )
+    assert (done.state, failed.state, failed.successful) == ("processed", "failed", False)
+    assert failed.date_processed is not None
