@@ -7,7 +7,7 @@ values the same way.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -22,30 +22,31 @@ WHEN_HELP = (
 SPREAD_HELP = "Pace the triggers over this period (e.g. 30m, 1h, 1d) instead of all at once."
 
 
-class WhenField(forms.CharField):
-    """A time as people type it (see ``times.parse_when``)."""
+class ParsedField(forms.CharField):
+    """Text as people type it, read by one of the parsers of ``times``."""
 
-    def to_python(self, value: Any) -> datetime | None:  # type: ignore[override]
+    parse: Callable[[str], Any]
+
+    def to_python(self, value: Any) -> Any:
         value = super().to_python(value)
         if not value:
             return None
         try:
-            return times.parse_when(value)
+            return self.parse(value)
         except ValueError as exc:
             raise forms.ValidationError(str(exc), code="invalid") from None
 
 
-class PeriodField(forms.CharField):
-    """A duration as people type it (see ``times.parse_duration``)."""
+class WhenField(ParsedField):
+    """A time: now, +2h, 2026-12-24 18:00 (see ``times.parse_when``)."""
 
-    def to_python(self, value: Any) -> timedelta | None:  # type: ignore[override]
-        value = super().to_python(value)
-        if not value:
-            return None
-        try:
-            return times.parse_duration(value)
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc), code="invalid") from None
+    parse = staticmethod(times.parse_when)
+
+
+class PeriodField(ParsedField):
+    """A duration: 30m, 1d, 1w2d (see ``times.parse_duration``)."""
+
+    parse = staticmethod(times.parse_duration)
 
 
 class ActionForm(forms.Form):
