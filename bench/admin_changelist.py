@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
-PG_DATABASE = "djtriggers_bench_admin"
+# Another name (BENCH_ADMIN_DATABASE) keeps a smoke run away from the full run's rows.
+PG_DATABASE = os.environ.get("BENCH_ADMIN_DATABASE", "djtriggers_bench_admin")
 OURS = "/admin/djtriggers/trigger/"
 PLAIN = "/plain/djtriggers/trigger/"
 SEARCH = "billing.invoice$12345"
@@ -45,7 +46,8 @@ MIX = {"failed": 20, "due": 10, "pending": 20, "running": 1, "cancelled": 30}
 FILL_SQL = """
 INSERT INTO djtriggers_trigger (
     trigger_type, source, date_received, date_processed, process_after,
-    number_of_tries, successful, state, last_error, error_fingerprint, locked_by, locked_until
+    number_of_tries, successful, state, last_error, error_fingerprint, locked_by, locked_until,
+    run_alone
 )
 SELECT
     kind.trigger_type,
@@ -93,7 +95,8 @@ SELECT
         THEN left(md5(kind.trigger_type || (g.i %% 3)), 16) ELSE ''
     END,
     CASE WHEN mix.status = 'running' THEN 'worker-' || (g.i %% 4) || ':' || (1000 + g.i %% 7) END,
-    CASE WHEN mix.status = 'running' THEN %(now)s + interval '5 minutes' END
+    CASE WHEN mix.status = 'running' THEN %(now)s + interval '5 minutes' END,
+    false
 FROM generate_series(1, %(rows)s) AS g(i)
 CROSS JOIN LATERAL (
     SELECT %(start)s + interval '60 days' * (g.i::float8 / %(rows)s) AS at

@@ -44,7 +44,7 @@ WITH live AS (
 inserted AS (
     INSERT INTO djtriggers_trigger (
         trigger_type, source, date_received, date_processed, process_after,
-        number_of_tries, successful, state, last_error, error_fingerprint
+        number_of_tries, successful, state, last_error, error_fingerprint, run_alone
     )
     SELECT
         trigger_type,
@@ -58,7 +58,8 @@ inserted AS (
         CASE WHEN failed THEN 'requests.exceptions.ReadTimeout: HTTPSConnectionPool('
             || 'host=''api.crm.example'', port=443): Read timed out. (read timeout=10)'
             ELSE '' END,
-        CASE WHEN failed THEN left(md5('timeout' || trigger_type), 16) ELSE '' END
+        CASE WHEN failed THEN left(md5('timeout' || trigger_type), 16) ELSE '' END,
+        false
     FROM live
     RETURNING id, source
 )

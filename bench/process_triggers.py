@@ -36,7 +36,8 @@ ORIGINAL_PYTHON = ORIGINAL_VENV / "bin" / "python"
 # The release's metadata asks for Django>=2.1.5, celery>=5, python-dateutil and redis>=3;
 # it runs unchanged on Django 5.2, so both sides use the same Django.
 ORIGINAL_REQUIREMENTS = ["django-triggers==2.1.5", "Django>=5.2,<6", "psycopg[binary]>=3.1"]
-PG_DATABASE = "djtriggers_bench"
+# Another name (BENCH_PG_DATABASE) lets a smoke run beside a full one.
+PG_DATABASE = os.environ.get("BENCH_PG_DATABASE", "djtriggers_bench")
 REDIS = ("127.0.0.1", 6379)
 DATABASES = ["sqlite", "sqlite-wal", "postgres"]
 # Goals for ours / original without its lock.

@@ -32,17 +32,19 @@ def load_typed(qs: QuerySet[Trigger], using: str) -> list[Loaded]:
     loaded: list[Loaded] = []
     needs_query: dict[type[Trigger], list[Any]] = {}
     for values in qs.values_list(*TRIGGER_FIELDS):
-        row = Trigger.from_db(using, TRIGGER_FIELDS, values)
-        candidates = classes.get(row.trigger_type)
-        if not candidates:
-            loaded.append((row, None, unknown_type_error(row)))
-            continue
-        cls = candidates[0]
-        if cls._meta.concrete_model is Trigger:
-            try:
-                loaded.append((row, cls.from_db(using, TRIGGER_FIELDS, values), None))
+        candidates = classes.get(values[TYPE_INDEX])
+        cls = candidates[0] if candidates else None
+        if cls is not None and cls._meta.concrete_model is Trigger:
+            try:  # the hot path: one instance, the row and its class at once
+                proxy = cls.from_db(using, TRIGGER_FIELDS, values)
             except Exception as exc:
-                loaded.append((row, None, exc))
+                loaded.append((Trigger.from_db(using, TRIGGER_FIELDS, values), None, exc))
+            else:
+                loaded.append((proxy, proxy, None))
+            continue
+        row = Trigger.from_db(using, TRIGGER_FIELDS, values)
+        if cls is None:
+            loaded.append((row, None, unknown_type_error(row)))
             continue
         loaded.append((row, None, None))
         needs_query.setdefault(cls, []).append(row.pk)

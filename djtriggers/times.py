@@ -96,11 +96,14 @@ def displayable(when: datetime | None) -> datetime | None:
     """
     if when is None:
         return None
-    _, latest = _bound(when)
-    earliest = DISPLAY_EARLIEST
-    if timezone.is_naive(when):
-        earliest = earliest.replace(tzinfo=None)
-    return min(max(when, earliest), latest)
+    if when.tzinfo is None:  # USE_TZ = False
+        earliest, latest = DISPLAY_EARLIEST.replace(tzinfo=None), LATEST.replace(tzinfo=None)
+    else:
+        earliest, latest = DISPLAY_EARLIEST, LATEST
+    # Every row read goes through here: one comparison in the usual case.
+    if earliest <= when <= latest:
+        return when
+    return earliest if when < earliest else latest
 
 
 class _TooLong(ValueError):

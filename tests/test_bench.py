@@ -1,0 +1,213 @@
+"""A smoke run of each benchmark in bench/: a benchmark that no longer runs is a broken feature.
+
+Each script runs as a real subprocess at the smallest sizes its options allow and
+must exit 0 and print the numbers it reports. The full runs (and the original
+2.1.5, which needs bench/.venv-original) are ``make bench`` and bench/README.md.
+
+The benchmarks run on SQLite and PostgreSQL, not MariaDB. ``process_triggers.py``
+runs against the database of the suite's run; the admin and dashboard benchmarks
+are PostgreSQL only. Their PostgreSQL databases get names of their own
+(``BENCH_PG_DATABASE``, ``BENCH_ADMIN_DATABASE``), so that a smoke run neither
+drops a full run's rows nor touches the test database, and are dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+DB = os.environ.get("DJTRIGGERS_TEST_DB", "sqlite")
+ROWS = 2000
+ATTEMPTS = 100
+NUMBER = r"[\d,]+(?:\.\d+)?"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(DB == "mariadb", reason="the benchmarks have no MariaDB database"),
+]
+postgres_only = pytest.mark.skipif(
+    DB != "postgres", reason="a PostgreSQL benchmark: runs on the PostgreSQL run only"
+)
+
+
+def run_bench(script: str, *args: str, env: dict[str, str], cwd: Path) -> str:
+    """Run bench/<script>.py to the end; its output, the results files it saved removed."""
+    environ = {**os.environ, **env}
+    environ.pop("DJANGO_SETTINGS_MODULE", None)  # each script picks its own settings
+    result = subprocess.run(
+        [sys.executable, str(BENCH / f"{script}.py"), *args],
+        env=environ,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    for saved in re.findall(r"^Saved to (\S+)$", result.stdout, re.MULTILINE):
+        for path in ROOT.glob(saved):
+            path.unlink()
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def assert_rows(output: str, names: list[str], numbers: int) -> None:
+    """Each name starts a line of the report followed by ``numbers`` numbers."""
+    for name in names:
+        row = rf"^{re.escape(name)}\s+" + r"\s+".join([rf"{NUMBER}(?:ms)?"] * numbers)
+        assert re.search(row, output, re.MULTILINE), f"no row {name!r} in:\n{output}"
+
+
+def drop_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres") as conn:
+        conn.autocommit = True
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="module")
+def admin_database() -> Iterator[str]:
+    """The admin and dashboard benchmarks' database for this run, filled by the first."""
+    name = f"djtriggers_smoke_admin_{os.getpid()}"
+    yield name
+    drop_database(name)
+
+
+# --- process_triggers.py (and run.py, which it starts per pass) ------------------
+
+
+def test_process_triggers__times_ours_and_profiles_a_pass(tmp_path: Path) -> None:
+    dbs = ["postgres"] if DB == "postgres" else ["sqlite", "sqlite-wal"]
+    name = f"djtriggers_smoke_{os.getpid()}"
+    try:
+        output = run_bench(
+            "process_triggers",
+            *("--n", "200", "--no-original"),
+            *(arg for db in dbs for arg in ("--db", db)),
+            env={"BENCH_PG_DATABASE": name},
+            cwd=tmp_path,
+        )
+    finally:
+        if DB == "postgres":
+            drop_database(name)
+
+    for db in dbs:
+        row = rf"^{db}\s+ours\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+(.*)$"
+        match = re.search(row, output, re.MULTILINE)
+        assert match, f"no row for {db} in:\n{output}"
+        assert match[1] == "ok: all 200 processed, 200 attempts recorded"
+    # The profile of one pass (on SQLite, whatever the database of the timed rows).
+    assert re.search(rf"200 triggers in {NUMBER}s = {NUMBER} µs per trigger", output)
+    assert "djtriggers functions by cumulative time" in output
+
+
+# --- admin_changelist.py -----------------------------------------------------------
+
+
+@postgres_only
+def test_admin_changelist__times_ours_and_the_plain_admin(
+    tmp_path: Path, admin_database: str
+) -> None:
+    output = run_bench(
+        "admin_changelist",
+        *("--rows", str(ROWS), "--requests", "1", "--warmups", "0"),
+        env={"BENCH_ADMIN_DATABASE": admin_database},
+        cwd=tmp_path,
+    )
+
+    pages = ["default", "status=failed", "status=due", "search", "change page"]
+    # ours: median, p95, queries, sql; plain: the same.
+    assert_rows(output, pages, 8)
+    assert " answered " not in output
+    assert f"{ROWS:,} triggers in {admin_database}" in output
+    assert "=== ours status=failed, count query:" in output
+
+
+# --- dashboard.py ------------------------------------------------------------------
+
+
+@postgres_only
+def test_dashboard__times_each_request_and_part(tmp_path: Path, admin_database: str) -> None:
+    output = run_bench(
+        "dashboard",
+        *("--rows", str(ROWS), "--requests", "1", "--warmups", "0"),
+        *("--attempts", str(ATTEMPTS), "--profile"),
+        env={"BENCH_ADMIN_DATABASE": admin_database},
+        cwd=tmp_path,
+    )
+
+    requests = ["page", "live fragment", "list fragment", "list ?status=failed", "summary"]
+    assert_rows(output, [*requests, "summary, cold cache"], 4)
+    assert " answered " not in output
+    parts = ["stats.table_estimate", "stats.status_counts", "stats.type_matrix"]
+    assert_rows(output, [*parts, "views.list_context", "views.list_context failed"], 4)
+    assert "=== cProfile of one request, summary" in output
+    assert "Removing the last hour..." in output
+
+
+# --- dashboard_live.py (a module of dashboard.py, no script of its own) ------------
+
+LIVE = """
+import json, os, sys
+
+sys.path[:0] = [{root!r}, {bench!r}]  # the dashboard app before bench/dashboard.py
+from admin_changelist import PG_DATABASE, fill, prepare_database
+
+needs_fill = prepare_database({rows}, refill=False)
+os.environ.update(
+    BENCH_DB="postgres", BENCH_DB_NAME=PG_DATABASE, DJANGO_SETTINGS_MODULE="dashboard_settings"
+)
+import django
+
+django.setup()
+from django.core.management import call_command
+
+call_command("migrate", verbosity=0)
+if needs_fill:
+    fill({rows})
+import dashboard_live
+from djtriggers.models import Trigger, TriggerAttempt, Worker
+
+
+def counts():
+    return [m.objects.count() for m in (Trigger, TriggerAttempt, Worker)]
+
+
+before = counts()
+dashboard_live.add({attempts})
+added = counts()
+dashboard_live.remove()
+print(json.dumps({{"before": before, "added": added, "after": counts()}}))
+"""
+
+
+@postgres_only
+def test_dashboard_live__adds_the_last_hour_and_removes_exactly_it(
+    tmp_path: Path, admin_database: str
+) -> None:
+    code = LIVE.format(root=str(ROOT), bench=str(BENCH), rows=ROWS, attempts=ATTEMPTS)
+    environ = {**os.environ, "BENCH_ADMIN_DATABASE": admin_database}
+    environ.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=environ,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    counts = json.loads(result.stdout.strip().splitlines()[-1])
+    triggers, attempts, workers = counts["before"]
+    assert counts["added"] == [triggers + ATTEMPTS, attempts + ATTEMPTS, workers + 4]
+    assert counts["after"] == counts["before"]
