@@ -11,10 +11,14 @@ other trigger of the group.
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import FrameType
 from typing import Any
 
 from django.db import connections
@@ -36,6 +40,10 @@ Outcome = TriggerAttempt.Outcome
 
 class StopNow(KeyboardInterrupt):
     """Raised by a worker's second stop signal: record the try in hand, commit, exit."""
+
+
+class TriggerTimeout(Exception):
+    """A try ran longer than its trigger's timeout and was interrupted."""
 
 
 class WorkerLost(Exception):
@@ -236,7 +244,7 @@ def run_attempt(
     callbacks = len(connection.run_on_commit)
     started = timezone.now()
     try:
-        with connection.execute_wrapper(savepoint):
+        with connection.execute_wrapper(savepoint), time_limit(trigger):
             result = trigger._process(dictionary)
             (logger or trigger.logger).log_result(trigger, result)
     except BaseException as exc:
@@ -258,6 +266,32 @@ def run_attempt(
     return Attempt(
         trigger, Outcome.SUCCESS, started, timezone.now(), savepoint=savepoint.sid is not None
     )
+
+
+@contextmanager
+def time_limit(trigger: Trigger) -> Iterator[None]:
+    """Interrupt the try with TriggerTimeout once it has run for the trigger's timeout.
+
+    With SIGALRM, so only in a process's main thread (a worker's): a request
+    thread running "process now" has no limit. A blocking call is interrupted
+    too; code that never gives the interpreter back (a C extension's loop) is
+    not, and ends when its worker is killed: a lost try, counted.
+    """
+    seconds = trigger.get_timeout()
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise TriggerTimeout(f"the try ran longer than its timeout of {seconds:g}s")
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 ATTEMPT_COLUMNS = (

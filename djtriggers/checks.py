@@ -33,8 +33,11 @@ class Bounds:
     high_open: bool = False
     seconds: bool = False
     note: str = ""
+    optional: bool = False  # None is allowed (and means: none)
 
     def accepts(self, value: object) -> bool:
+        if value is None and self.optional:
+            return True
         if isinstance(value, bool) or not isinstance(value, int | float):
             return False
         if isinstance(value, float) and (
@@ -56,7 +59,8 @@ class Bounds:
         span = _SPANS.get(int(self.high)) if self.seconds else None
         extra = f" ({span})" if span else ""
         note = f" ({self.note})" if self.note else ""
-        return f"a {kind}{unit} {low} {high}{extra}{note}"
+        none = ", or None" if self.optional else ""
+        return f"a {kind}{unit} {low} {high}{extra}{note}{none}"
 
 
 def _show(number: float) -> str:
@@ -84,6 +88,7 @@ BOUNDS: dict[str, Bounds] = {
     "CLAIM_SECONDS": Bounds(0, HOUR, low_open=True, seconds=True),
     "POLL_INTERVAL_SECONDS": Bounds(0, DAY, low_open=True, seconds=True),
     "HEARTBEAT_SECONDS": Bounds(0, HOUR, low_open=True, seconds=True),
+    "TIMEOUT_SECONDS": Bounds(0, DAY, low_open=True, seconds=True, optional=True),
     "HEALTH_MAX_DUE_AGE_SECONDS": Bounds(0, WEEK, low_open=True, seconds=True),
     "HEALTH_MAX_HEARTBEAT_AGE_SECONDS": Bounds(0, WEEK, low_open=True, seconds=True),
     # The dashboard shows and polls "every Ns": a fraction would be rounded.
@@ -94,6 +99,7 @@ CLASS_OVERRIDES = {
     "max_tries": "TRIES_BEFORE_ERROR",
     "retry_delay_seconds": "RETRY_DELAY_SECONDS",
     "retry_max_delay_seconds": "RETRY_MAX_DELAY_SECONDS",
+    "timeout_seconds": "TIMEOUT_SECONDS",
 }
 
 

@@ -36,6 +36,10 @@ DEFAULTS: dict[str, Any] = {
     "POLL_INTERVAL_SECONDS": 5.0,
     # How often a worker writes its heartbeat row.
     "HEARTBEAT_SECONDS": 1.0,
+    # A try still running after this many seconds is interrupted (a failed
+    # try); None lets triggers run as long as they like. A class's
+    # timeout_seconds overrides it.
+    "TIMEOUT_SECONDS": None,
     # Tracebacks and messages kept per attempt are cut to this many characters.
     "TRACEBACK_MAX_CHARS": 20_000,
     # The dashboard's health check fails when the oldest due trigger has waited

@@ -49,6 +49,8 @@ class Trigger(models.Model):
     max_tries: ClassVar[int | None] = None
     retry_delay_seconds: ClassVar[float | None] = None
     retry_max_delay_seconds: ClassVar[float | None] = None
+    # Per-class override of DJTRIGGERS_TIMEOUT_SECONDS (None: use the setting).
+    timeout_seconds: ClassVar[float | None] = None
 
     # Slug (class name) of the logger from DJTRIGGERS_LOGGERS used by default.
     _logger_class: ClassVar[str | None] = None
@@ -224,6 +226,10 @@ class Trigger(models.Model):
     @cached_property
     def logger(self) -> TriggerLogger:
         return get_logger(self._logger_class) if self._logger_class else TriggerLogger()
+
+    def get_timeout(self) -> float | None:
+        """Seconds a try may run before a worker interrupts it (None: no limit)."""
+        return self.timeout_seconds or settings.TIMEOUT_SECONDS
 
     def get_max_tries(self) -> int:
         return self.max_tries or settings.TRIES_BEFORE_ERROR

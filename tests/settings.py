@@ -105,3 +105,6 @@ DJTRIGGERS_RETRY_JITTER = 0
 DJTRIGGERS_LEASE_SECONDS = float(os.environ.get("DJTRIGGERS_TEST_LEASE_SECONDS", 60))
 # Leases are renewed at least twice per lease (check djtriggers.E009).
 DJTRIGGERS_HEARTBEAT_SECONDS = min(1.0, DJTRIGGERS_LEASE_SECONDS / 2)
+# A worker test may give its subprocess a timeout for the triggers' tries.
+if os.environ.get("DJTRIGGERS_TEST_TIMEOUT_SECONDS"):
+    DJTRIGGERS_TIMEOUT_SECONDS = float(os.environ["DJTRIGGERS_TEST_TIMEOUT_SECONDS"])

@@ -158,3 +158,29 @@ def test_a_trigger_whose_own_data_row_is_gone__fails_for_good_saying_so(user):
     assert "has lost its own data" in row.last_error
     assert TriggerAttempt.objects.get(trigger_id=bill.pk).exception_class == "TriggerDataMissing"
     assert runs_per_trigger() == dict.fromkeys(others, 1)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_trigger_that_hangs__is_interrupted_at_its_timeout_and_counted(workers):
+    """DJTRIGGERS_TIMEOUT_SECONDS: a hung try is a failed try; the worker goes on."""
+    [hung] = create_counting(1, seconds=30)
+    after = create_counting(2)
+    started = time.monotonic()
+    worker = workers.run(command="process_triggers", DJTRIGGERS_TEST_TIMEOUT_SECONDS="0.5")
+    assert worker.popen.returncode == 0, worker.stderr
+    assert time.monotonic() - started < 15
+    attempt = TriggerAttempt.objects.get(trigger_id=hung)
+    assert attempt.exception_class == "TriggerTimeout"
+    assert attempt.message == "the try ran longer than its timeout of 0.5s"
+    assert Trigger.objects.get(pk=hung).number_of_tries == 1
+    assert runs_per_trigger() == dict.fromkeys(after, 1)  # the hung try's writes rolled back
+
+
+@override_settings(DJTRIGGERS_TIMEOUT_SECONDS=0.2)
+def test_timeout__in_process_too():
+    [hung] = create_counting(1, seconds=5)
+    started = time.monotonic()
+    process_triggers()
+    assert time.monotonic() - started < 3
+    assert TriggerAttempt.objects.get(trigger_id=hung).exception_class == "TriggerTimeout"
