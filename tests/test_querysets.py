@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from djtriggers.models import Trigger
 from djtriggers.lifecycle import Status
+from djtriggers.models import Trigger
 from tests.testapp.models import FailingTrigger, NoopTrigger
 
 pytestmark = pytest.mark.django_db
