@@ -131,10 +131,14 @@ class Engine:
                 # Now and then, not every claim: triggers of a worker that died, and
                 # rows saved with process_after = None (which the range scan below skips).
                 self._next_sweep = monotonic() + settings.LEASE_SECONDS / 4
-                self._recover_lost(now, limit)
+                recovered = self._recover_lost(now, limit)
                 stray = base.filter(state=State.SCHEDULED, process_after__isnull=True)
                 stray = self._scope(stray).select_for_update(skip_locked=True)
                 candidates += stray.values_list("pk", "run_alone")[:limit]
+                # More may wait than this claim takes: sweep again next time.
+                more = recovered == limit or len(candidates) == limit
+                if more or _alone_or_together(candidates) != [pk for pk, _ in candidates]:
+                    self._next_sweep = 0.0
             if len(candidates) < limit:
                 cutoff = min(now, self.due_before or now)
                 due = base.filter(state=State.SCHEDULED, process_after__lte=cutoff)
@@ -152,8 +156,8 @@ class Engine:
         self.held.update(pks)
         return pks
 
-    def _recover_lost(self, now: datetime, limit: int) -> None:
-        """Triggers whose worker's lease ended: lost with it (see lifecycle.LOSE)."""
+    def _recover_lost(self, now: datetime, limit: int) -> int:
+        """Triggers whose worker's lease ended: lost with it (see lifecycle.LOSE); how many."""
         base = Trigger._base_manager.using(self.using)
         lost = base.filter(state=State.RUNNING, locked_until__lt=now)
         lost = self._scope(lost).select_for_update(skip_locked=True).order_by("pk")
@@ -180,6 +184,7 @@ class Engine:
             attempt.log_failure()
             save_attempts([attempt], str(row.locked_by or ""), self.using)
             self.counts.add([attempt])
+        return len(rows)
 
     def process(
         self,

@@ -274,3 +274,25 @@ def test_transaction__process_inside_the_callers_transaction_rolls_back_with_it(
         raise RuntimeError
     assert Trigger.objects.get(pk=trigger.pk).status == "due"
     assert not Meal.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_burst__processes_every_trigger_without_process_after_however_many():
+    NoopTrigger.objects.bulk_create([NoopTrigger(process_after=None) for _ in range(25)])
+    TriggerWorker(burst=True).run()
+    assert not Trigger.objects.due().exists()
+    assert Trigger.objects.processed().count() == 25
+
+
+@pytest.mark.django_db(transaction=True)
+def test_burst__recovers_every_lost_trigger_however_many(settings):
+    import time_machine
+
+    settings.DJTRIGGERS_LEASE_SECONDS = 30
+    NoopTrigger.objects.bulk_create([NoopTrigger() for _ in range(25)])
+    NoopTrigger.objects.bulk_create([NoopTrigger(process_after=None) for _ in range(3)])
+    Engine(worker="dead").claim(100)
+    with time_machine.travel(timezone.now() + timedelta(seconds=31)):
+        TriggerWorker(burst=True).run()
+        assert Trigger.objects.status_counts()["processed"] == 28
+        assert Trigger.objects.filter(run_alone=True).count() == 28
