@@ -180,6 +180,10 @@ class Report:
     skipped: Counter[str] = field(default_factory=Counter)
     audit: OperatorAction | None = None
 
+    @property
+    def kind(self) -> str:
+        return self.action.name
+
     def message(self) -> str:
         """E.g. "3 cancelled, 2 skipped: already processed", or "…: 1 running, 1 …"."""
         text = f"{self.changed} {self.action.verb}"

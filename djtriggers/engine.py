@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from time import monotonic
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from . import lifecycle
@@ -128,16 +128,24 @@ class Engine:
             # SKIP LOCKED: rows another worker is claiming are left to it, no waiting.
             candidates: list[tuple[Any, bool]] = []
             if monotonic() >= self._next_sweep:
-                # Now and then, not every claim: triggers of a worker that died, and
-                # rows saved with process_after = None (which the range scan below skips).
+                # Now and then, not every claim, in one query: triggers of a worker
+                # that died, and rows saved with process_after = None (which the
+                # range scan below skips).
                 self._next_sweep = monotonic() + settings.LEASE_SECONDS / 4
-                recovered = self._recover_lost(now, limit)
-                stray = base.filter(state=State.SCHEDULED, process_after__isnull=True)
-                stray = self._scope(stray).select_for_update(skip_locked=True)
-                candidates += stray.values_list("pk", "run_alone")[:limit]
+                swept = base.filter(
+                    Q(state=State.RUNNING, locked_until__lt=now)
+                    | Q(state=State.SCHEDULED, process_after__isnull=True)
+                )
+                swept = self._scope(swept).select_for_update(skip_locked=True)
+                rows = list(swept.values_list("pk", "state", "run_alone")[:limit])
+                lost = [(pk, alone) for pk, state, alone in rows if state == State.RUNNING]
+                if lost:
+                    self._recover_lost(lost, now)
+                candidates += [(pk, alone) for pk, state, alone in rows if state != State.RUNNING]
                 # More may wait than this claim takes: sweep again next time.
-                more = recovered == limit or len(candidates) == limit
-                if more or _alone_or_together(candidates) != [pk for pk, _ in candidates]:
+                if len(rows) == limit or _alone_or_together(candidates) != [
+                    pk for pk, _ in candidates
+                ]:
                     self._next_sweep = 0.0
             if len(candidates) < limit:
                 cutoff = min(now, self.due_before or now)
@@ -156,24 +164,20 @@ class Engine:
         self.held.update(pks)
         return pks
 
-    def _recover_lost(self, now: datetime, limit: int) -> int:
-        """Triggers whose worker's lease ended: lost with it (see lifecycle.LOSE); how many."""
+    def _recover_lost(self, lost: list[tuple[Any, bool]], now: datetime) -> None:
+        """Triggers whose worker's lease ended: lost with it (see lifecycle.LOSE)."""
         base = Trigger._base_manager.using(self.using)
-        lost = base.filter(state=State.RUNNING, locked_until__lt=now)
-        lost = self._scope(lost).select_for_update(skip_locked=True).order_by("pk")
-        rows = load_typed(lost[:limit], self.using)
-        alone = [(row, typed) for row, typed, _ in rows if row.run_alone]
-        together = [row.pk for row, _, _ in rows if not row.run_alone]
+        together = [pk for pk, alone in lost if not alone]
         if together:
             log.warning(
                 "Worker %s: the lease of %d triggers ended without their worker finishing "
-                "them (%s); each runs alone from now on",
+                "them; each runs alone from now on",
                 self.worker,
                 len(together),
-                ", ".join(sorted({str(row.locked_by) for row, _, _ in rows})),
             )
             lifecycle.LOSE.apply(base.filter(pk__in=together))
-        for row, typed in alone:
+        alone = [pk for pk, alone in lost if alone]
+        for row, typed, _ in load_typed(base.filter(pk__in=alone), self.using) if alone else []:
             # It ran alone: its worker died running it. That is a failed try.
             error = WorkerLost(
                 f"Worker {row.locked_by} stopped while running this trigger (killed, out "
@@ -184,7 +188,6 @@ class Engine:
             attempt.log_failure()
             save_attempts([attempt], str(row.locked_by or ""), self.using)
             self.counts.add([attempt])
-        return len(rows)
 
     def process(
         self,

@@ -196,9 +196,8 @@ def test_process__query_count_does_not_grow_with_the_batch(django_assert_max_num
 def test_claim__query_count(django_assert_max_num_queries):
     NoopTrigger.objects.bulk_create([NoopTrigger() for _ in range(50)])
     engine = Engine()
-    # SAVEPOINT/RELEASE, the sweep (lost leases, rows without process_after),
-    # the due rows, the UPDATE.
-    with django_assert_max_num_queries(6):
+    # SAVEPOINT/RELEASE, the sweep for lost claims, the due rows, the UPDATE.
+    with django_assert_max_num_queries(5):
         assert len(engine.claim(100)) == 50
     with django_assert_max_num_queries(4):
         engine.claim(100)  # no sweep this time

@@ -231,7 +231,7 @@ def test_max_runtime__is_kept_even_when_going_to_sleep_late(workers):
             ["--poll-interval", "abc"],
             "argument --poll-interval: 'abc' is not a number of seconds greater than 0",
         ),
-        (["--types", "unknown"], "Unknown trigger type(s): unknown. Known types: "),
+        (["--types", "unknown"], "Unknown trigger type(s): unknown. Known types: breakfast,"),
     ],
     ids=["batch-size", "poll-interval", "types"],
 )

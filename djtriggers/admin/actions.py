@@ -19,12 +19,21 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from .. import actions
-from ..actions import Action
+from ..actions import PROCESS_NOW_LIMIT, Action
 from ..forms import ActionForm
 from ..lifecycle import states_for
 
 if TYPE_CHECKING:
     from .pages import TriggerPageMixin as TriggerAdmin
+
+__all__ = [
+    "PROCESS_NOW_LIMIT",
+    "cancel_triggers",
+    "process_triggers_now",
+    "reprocess_triggers",
+    "reprocess_triggers_paced",
+    "reschedule_triggers",
+]
 
 
 @admin.action(

@@ -169,7 +169,7 @@ class BadDelayTrigger(Trigger):
     class Meta:
         proxy = True
 
-    typed = "bad_delay"
+    typed = "failing_delay"
 
     def _process(self, dictionary):
         raise ValueError("down")
