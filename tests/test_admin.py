@@ -735,19 +735,18 @@ def test_object_action__reprocess_with_reason_is_audited(client, root):
 
 def test_object_action__cancel_an_already_processed_trigger_is_skipped(client, root):
     trigger = processed()
-    response = client.post(f"{CHANGELIST}{trigger.pk}/cancel/", {"post": "yes"}, follow=True)
+    response = client.post(f"{CHANGELIST}{trigger.pk}/cancel/", follow=True)
     assert messages_of(response) == ["0 cancelled, 1 skipped: already processed"]
     assert [m.level_tag for m in response.context["messages"]] == ["warning"]
     assert not LogEntry.objects.exists()
 
 
-def test_object_action__cancel_asks_first_on_a_page_of_its_own(client, root):
+def test_object_action__cancel_asks_for_confirmation_on_the_page(client, root):
     trigger = make(1)[0]
-    page = client.post(f"{CHANGELIST}{trigger.pk}/cancel/")
-    assert page.status_code == 200
-    assert 'value="Yes, cancel 1 trigger"' in page.content.decode()
-    assert states(trigger) == ["scheduled"]
-    client.post(f"{CHANGELIST}{trigger.pk}/cancel/", {"post": "yes", "reason": "dup"})
+    html = client.get(change_url(trigger)).content.decode()
+    assert 'href="#djt-cancel-form"' in html  # the button leads to the form ...
+    assert 'value="Yes, cancel this trigger"' in html  # ... which confirms, with a reason
+    client.post(f"{CHANGELIST}{trigger.pk}/cancel/", {"reason": "dup"})
     assert states(trigger) == ["cancelled"]
     assert LogEntry.objects.get().change_message == "1 cancelled — dup"
 

@@ -17,7 +17,7 @@ from .. import actions
 from ..actions import Action
 from ..forms import ActionForm
 from ..models import Trigger
-from .actions import confirmation_page, process_triggers_now
+from .actions import process_triggers_now
 from .timeline import timeline
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ class TriggerPageMixin(_Base):
                 "url": reverse(f"admin:{info[0]}_{info[1]}_{action.name}", args=[quote(obj.pk)]),
                 "form": (
                     ActionForm(action, auto_id=f"id_{action.name}_%s")
-                    if action.needs_time
+                    if action.needs_time or action.confirm
                     else None
                 ),
             }
@@ -132,12 +132,10 @@ class TriggerPageMixin(_Base):
         if action is actions.PROCESS:
             process_triggers_now(self, request, queryset)
             return HttpResponseRedirect(change_url)
+        # An action that asks for a time or a confirmation has its own form on
+        # the trigger's page (see _object_actions): posting it is the answer.
         form = ActionForm(action, request.POST)
-        if action.confirm and request.POST.get("post") != "yes":
-            return confirmation_page(self, request, queryset, action, ActionForm(action))
         if not form.is_valid():
-            if action.confirm:
-                return confirmation_page(self, request, queryset, action, form)
             for errors in form.errors.values():
                 for error in errors:
                     self.message_user(request, f"Not {action.verb}: {error}", messages.ERROR)
