@@ -140,12 +140,13 @@ class Engine:
                 rows = list(swept.values_list("pk", "state", "run_alone")[:limit])
                 lost = [(pk, alone) for pk, state, alone in rows if state == State.RUNNING]
                 if lost:
-                    self._recover_lost(lost, now)
+                    # Those lost among others are due again, each alone.
+                    candidates += [(pk, True) for pk in self._recover_lost(lost, now)]
                 candidates += [(pk, alone) for pk, state, alone in rows if state != State.RUNNING]
-                # More may wait than this claim takes: sweep again next time.
-                if len(rows) == limit or _alone_or_together(candidates) != [
-                    pk for pk, _ in candidates
-                ]:
+                # More may wait than this claim takes (recovered triggers without
+                # process_after among them): sweep again next time.
+                taken = _alone_or_together(candidates)
+                if lost or len(rows) == limit or len(taken) < len(candidates):
                     self._next_sweep = 0.0
             if len(candidates) < limit:
                 cutoff = min(now, self.due_before or now)
@@ -164,8 +165,11 @@ class Engine:
         self.held.update(pks)
         return pks
 
-    def _recover_lost(self, lost: list[tuple[Any, bool]], now: datetime) -> None:
-        """Triggers whose worker's lease ended: lost with it (see lifecycle.LOSE)."""
+    def _recover_lost(self, lost: list[tuple[Any, bool]], now: datetime) -> list[Any]:
+        """Triggers whose worker's lease ended: lost with it (see lifecycle.LOSE).
+
+        Returns those made due again (the others failed a try).
+        """
         base = Trigger._base_manager.using(self.using)
         together = [pk for pk, alone in lost if not alone]
         if together:
@@ -188,6 +192,7 @@ class Engine:
             attempt.log_failure()
             save_attempts([attempt], str(row.locked_by or ""), self.using)
             self.counts.add([attempt])
+        return together
 
     def process(
         self,

@@ -295,3 +295,16 @@ def test_burst__recovers_every_lost_trigger_however_many(settings):
         TriggerWorker(burst=True).run()
         assert Trigger.objects.status_counts()["processed"] == 28
         assert Trigger.objects.filter(run_alone=True).count() == 28
+
+
+@pytest.mark.django_db(transaction=True)
+def test_burst__runs_a_recovered_trigger_without_process_after(settings):
+    import time_machine
+
+    settings.DJTRIGGERS_LEASE_SECONDS = 30
+    trigger = NoopTrigger.objects.create(process_after=None)
+    Engine(worker="dead").claim(10)
+    with time_machine.travel(timezone.now() + timedelta(seconds=31)):
+        TriggerWorker(burst=True).run()
+        trigger.refresh_from_db()
+        assert (trigger.status, trigger.run_alone) == ("processed", True)
