@@ -145,6 +145,8 @@ def test_wheel__ships_templates_and_static_where_the_apps_find_them(tmp_path):
         for path in (ROOT / folder).rglob("*"):
             if path.is_file():
                 assert f"dashboard/{path.relative_to(ROOT).as_posix()}" in names
+    # Users' type checkers see our annotations.
+    assert {"djtriggers/py.typed", "dashboard/py.typed"} <= names
 
     python = install_in_clean_venv(wheel, tmp_path / "venv")
     run_dir = tmp_path / "run"

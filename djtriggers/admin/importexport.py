@@ -119,6 +119,18 @@ def _json(headers: list[str], rows: Iterable[list[Any]]) -> Iterator[str]:
     yield "\n]\n"
 
 
+def _cell(value: Any) -> Any:
+    """A value an XLSX cell can hold: control characters (an ANSI colour code in an
+    error message, say) make openpyxl refuse the whole file, so they are dropped."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value
+
+
 def _xlsx(headers: list[str], rows: Iterable[list[Any]]) -> Any:
     from openpyxl import Workbook
 
@@ -126,7 +138,7 @@ def _xlsx(headers: list[str], rows: Iterable[list[Any]]) -> Any:
     sheet = workbook.create_sheet("Triggers")
     sheet.append(headers)
     for row in rows:
-        sheet.append(["" if value is None else value for value in row])
+        sheet.append([_cell(value) for value in row])
     spooled = tempfile.TemporaryFile()  # noqa: SIM115  (FileResponse closes it)
     workbook.save(spooled)
     spooled.seek(0)
