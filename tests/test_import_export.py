@@ -163,7 +163,7 @@ def test_export__a_query_string_it_cannot_filter_by_is_an_error_not_a_500(admin_
 
 
 def test_export_xlsx__control_characters_in_an_error_do_not_break_the_file(admin_client):
-    NoopTrigger.objects.create(source="x", last_error="ValueError: \x1b[31mred\x1b[0m \x00")
+    NoopTrigger.objects.create(source="x", last_error="ValueError: \x1b[31mred\x1b[0m \x07")
     response = export(admin_client, "xlsx")
     workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     rows = list(workbook.active.values)
