@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import overload
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -68,18 +67,6 @@ def check_in_range(when: datetime) -> datetime:
             f"{_show(when)} is too far back: the earliest is {EARLIEST:%Y-%m-%d %H:%M} UTC."
         )
     return when
-
-
-@overload
-def clamp(when: datetime) -> datetime: ...
-@overload
-def clamp(when: None) -> None: ...
-def clamp(when: datetime | None) -> datetime | None:
-    """A stored time brought into [EARLIEST, LATEST], so that any page can display it."""
-    if when is None:
-        return None
-    earliest, latest = _bound(when)
-    return min(max(when, earliest), latest)
 
 
 # The earliest stored time shown as it is: a day after datetime's first, so

@@ -15,11 +15,12 @@ from hypothesis import strategies as st
 from djtriggers import durations
 from djtriggers.admin import forms
 from djtriggers.times import (
+    DISPLAY_EARLIEST,
     EARLIEST,
     LATEST,
     MAX_DURATION,
     check_in_range,
-    clamp,
+    displayable,
     in_range,
     parse_duration,
     parse_when,
@@ -75,17 +76,17 @@ def test_check_in_range__names_the_bound_it_is_past():
     assert check_in_range(NOW) is NOW
 
 
-def test_clamp__brings_stored_values_to_the_nearest_bound():
-    assert clamp(None) is None
-    assert clamp(NOW) == NOW
-    assert clamp(datetime(9999, 12, 31, 23, 59, tzinfo=UTC)) == LATEST
-    assert clamp(datetime(1, 1, 1, tzinfo=UTC)) == EARLIEST
-    assert clamp(datetime(1, 1, 1)) == EARLIEST.replace(tzinfo=None)
+def test_displayable__brings_stored_values_to_the_nearest_bound():
+    assert displayable(None) is None
+    assert displayable(NOW) == NOW
+    assert displayable(datetime(9999, 12, 31, 23, 59, tzinfo=UTC)) == LATEST
+    assert displayable(datetime(1, 1, 1, tzinfo=UTC)) == DISPLAY_EARLIEST
+    assert displayable(datetime(1, 1, 1)) == DISPLAY_EARLIEST.replace(tzinfo=None)
 
 
-def test_clamp__result_displays_in_any_zone():
+def test_displayable__result_displays_in_any_zone():
     for stored in (datetime.max.replace(tzinfo=UTC), datetime.min.replace(tzinfo=UTC)):
-        shown = timezone.localtime(clamp(stored), ZoneInfo("Pacific/Kiritimati"))
+        shown = timezone.localtime(displayable(stored), ZoneInfo("Pacific/Kiritimati"))
         assert f"{shown:%Y-%m-%d %H:%M}"
 
 
