@@ -1,11 +1,15 @@
-"""The dashboard's requirements, checked at start-up."""
+"""The dashboard's requirements and settings, checked at start-up (only when it is installed)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
+from django.conf import settings as django_settings
 from django.core.checks import Error, register
+
+from djtriggers.checks import setting_errors
+
+from .conf import settings
 
 REQUIRED_APPS = {
     "django_htmx": "django-htmx",
@@ -20,13 +24,13 @@ def check_dashboard_requirements(**kwargs: Any) -> list[Error]:
     errors = [
         Error(
             f"The triggers dashboard needs {package}, and {app!r} is not in INSTALLED_APPS.",
-            hint=f'Add "{app}" to INSTALLED_APPS.',
+            hint=f'Add "{app}" to INSTALLED_APPS (pip install "django-triggers[dashboard]").',
             id="djtriggers.E006",
         )
         for app, package in REQUIRED_APPS.items()
-        if app not in settings.INSTALLED_APPS
+        if app not in django_settings.INSTALLED_APPS
     ]
-    if MIDDLEWARE not in settings.MIDDLEWARE:
+    if MIDDLEWARE not in django_settings.MIDDLEWARE:
         errors.append(
             Error(
                 "The triggers dashboard needs django-htmx's middleware.",
@@ -35,3 +39,8 @@ def check_dashboard_requirements(**kwargs: Any) -> list[Error]:
             )
         )
     return errors
+
+
+@register()
+def check_dashboard_settings(**kwargs: Any) -> list[Error]:
+    return setting_errors(settings)

@@ -20,12 +20,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from djtriggers import actions
 from djtriggers.actions import Action
-from djtriggers.conf import settings
 from djtriggers.forms import ActionForm
 from djtriggers.lifecycle import Status
 from djtriggers.models import Trigger
 
 from . import stats
+from .conf import settings
 from .filters import TriggerFilter
 
 PAGE_SIZE = 50

@@ -40,7 +40,9 @@ ROOT_URLCONF = "demo.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # In a checkout the apps' templates and static files are in the
+        # top-level folders; the wheel ships them inside the apps.
+        "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -52,6 +54,7 @@ TEMPLATES = [
     }
 ]
 STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",

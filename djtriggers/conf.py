@@ -1,67 +1,173 @@
-"""All of djtriggers' settings, read lazily so ``override_settings`` works.
+"""djtriggers' settings: one typed attribute each, read lazily so ``override_settings`` works.
 
-Every setting is ``DJTRIGGERS_<NAME>`` in the project's settings; ``checks.py``
-validates them against the ranges in ``checks.BOUNDS``.
+Every setting is ``DJTRIGGERS_<NAME>`` in the project's settings. Each one
+declares its default and the values it accepts (``Bounds``); ``checks.py``
+holds the project's values to them at start-up. The dashboard declares its own
+settings the same way in ``dashboard/conf.py``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, overload
 
 from django.conf import settings as django_settings
 
-DEFAULTS: dict[str, Any] = {
+HOUR = 3600
+DAY = 24 * HOUR
+WEEK = 7 * DAY
+YEAR = 365 * DAY
+_SPANS = {YEAR: "1 year", WEEK: "1 week", DAY: "1 day", HOUR: "1 hour"}
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The values a numeric setting accepts: finite, from ``low`` to ``high``."""
+
+    low: float
+    high: float
+    # An int (a number of things); ``whole`` also allows a float such as 5.0.
+    count: bool = False
+    whole: bool = False
+    low_open: bool = False  # ``low`` itself is not allowed
+    high_open: bool = False
+    seconds: bool = False
+    note: str = ""
+    optional: bool = False  # None is allowed (and means: none)
+
+    def accepts(self, value: object) -> bool:
+        if value is None and self.optional:
+            return True
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if isinstance(value, float) and (
+            self.count or not math.isfinite(value) or (self.whole and not value.is_integer())
+        ):
+            return False
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+    def describe(self) -> str:
+        kind = "whole number" if self.count or self.whole else "number"
+        unit = " of seconds" if self.seconds else ""
+        low = f"greater than {_show(self.low)}" if self.low_open else f"from {_show(self.low)}"
+        if self.high_open:
+            high = f"up to (not including) {_show(self.high)}"
+        else:
+            high = f"{'and at most' if self.low_open else 'to'} {_show(self.high)}"
+        span = _SPANS.get(int(self.high)) if self.seconds else None
+        extra = f" ({span})" if span else ""
+        note = f" ({self.note})" if self.note else ""
+        none = ", or None" if self.optional else ""
+        return f"a {kind}{unit} {low} {high}{extra}{note}{none}"
+
+
+def _show(number: float) -> str:
+    """As in a settings file: 3600, 1_000_000, 0.5."""
+    if not float(number).is_integer():
+        return f"{number:g}"
+    return f"{int(number):_}" if number >= 10_000 else str(int(number))
+
+
+class Setting(Generic[T]):
+    """``DJTRIGGERS_<name>`` from the project's settings, else ``default``.
+
+    ``bounds`` are the values the system checks accept (None: checked
+    elsewhere). The bounds are finite and small enough that a typo (an extra
+    zero or three) is caught at start-up, not in production.
+    """
+
+    def __init__(self, default: T, bounds: Bounds | None = None) -> None:
+        self.default = default
+        self.bounds = bounds
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Setting[T]: ...
+    @overload
+    def __get__(self, instance: object, owner: type) -> T: ...
+    def __get__(self, instance: object | None, owner: type) -> Setting[T] | T:
+        if instance is None:
+            return self
+        value: T = getattr(django_settings, f"DJTRIGGERS_{self.name}", self.default)
+        return value
+
+
+class BaseSettings:
+    """A group of settings; ``settings.NAME`` is the project's value (or the default)."""
+
+    @classmethod
+    def declared(cls) -> dict[str, Setting[Any]]:
+        return {
+            name: value
+            for klass in reversed(cls.__mro__)
+            for name, value in vars(klass).items()
+            if isinstance(value, Setting)
+        }
+
+    def __getattr__(self, name: str) -> Any:  # only called for names not declared
+        raise AttributeError(f"Unknown djtriggers setting {name!r}")
+
+
+class Settings(BaseSettings):
     # A failed trigger logs a warning from this try on ...
-    "TRIES_BEFORE_WARNING": 3,
+    # (It may exceed TRIES_BEFORE_ERROR: failures are then never logged as
+    # warnings, which is harmless.)
+    TRIES_BEFORE_WARNING = Setting(3, Bounds(1, 1000, count=True))
     # ... and fails for good (successful=False) at this try.
-    "TRIES_BEFORE_ERROR": 5,
+    TRIES_BEFORE_ERROR = Setting(5, Bounds(1, 1000, count=True))
     # Retry delay: RETRY_DELAY_SECONDS * RETRY_BACKOFF ** (tries - 1), capped at
     # RETRY_MAX_DELAY_SECONDS, then spread by +/- RETRY_JITTER (a fraction).
-    "RETRY_DELAY_SECONDS": 30.0,
-    "RETRY_BACKOFF": 2.0,
-    "RETRY_MAX_DELAY_SECONDS": 3600.0,
-    "RETRY_JITTER": 0.2,
+    RETRY_DELAY_SECONDS = Setting(30.0, Bounds(0, WEEK, seconds=True))
+    RETRY_BACKOFF = Setting(2.0, Bounds(1, 10, note="2 doubles each delay, 1 keeps it constant"))
+    RETRY_MAX_DELAY_SECONDS = Setting(3600.0, Bounds(0, YEAR, low_open=True, seconds=True))
+    RETRY_JITTER = Setting(0.2, Bounds(0, 1, high_open=True, note="a fraction of each delay"))
     # How long a worker's claim on a trigger holds without a heartbeat before
     # another worker may take the trigger.
-    "LEASE_SECONDS": 60.0,
+    LEASE_SECONDS = Setting(60.0, Bounds(0, DAY, low_open=True, seconds=True))
     # Fast triggers are committed in groups: a group's transaction is committed
     # once it has run this long.
-    "COMMIT_INTERVAL_SECONDS": 0.2,
+    COMMIT_INTERVAL_SECONDS = Setting(0.2, Bounds(0, HOUR, low_open=True, seconds=True))
     # A worker claims about CLAIM_SECONDS of work at its measured pace, at most
     # BATCH_SIZE triggers: slow triggers are claimed one by one and spread over
     # the workers, fast ones in large batches.
-    "BATCH_SIZE": 500,
-    "CLAIM_SECONDS": 1.0,
+    BATCH_SIZE = Setting(500, Bounds(1, 10_000, count=True))
+    CLAIM_SECONDS = Setting(1.0, Bounds(0, HOUR, low_open=True, seconds=True))
     # The worker loop's longest sleep when nothing is due.
-    "POLL_INTERVAL_SECONDS": 5.0,
+    POLL_INTERVAL_SECONDS = Setting(5.0, Bounds(0, DAY, low_open=True, seconds=True))
     # How often a worker writes its heartbeat row.
-    "HEARTBEAT_SECONDS": 1.0,
+    HEARTBEAT_SECONDS = Setting(1.0, Bounds(0, HOUR, low_open=True, seconds=True))
     # A try still running after this many seconds is interrupted (a failed
     # try); None lets triggers run as long as they like. A class's
     # timeout_seconds overrides it.
-    "TIMEOUT_SECONDS": None,
+    TIMEOUT_SECONDS: Setting[float | None] = Setting(
+        None, Bounds(0, DAY, low_open=True, seconds=True, optional=True)
+    )
     # Tracebacks and messages kept per attempt are cut to this many characters.
-    "TRACEBACK_MAX_CHARS": 20_000,
-    # The dashboard's health check fails when the oldest due trigger has waited
-    # longer than this, or when triggers are due and no worker has sent a
-    # heartbeat for HEALTH_MAX_HEARTBEAT_AGE_SECONDS.
-    "HEALTH_MAX_DUE_AGE_SECONDS": 300.0,
-    "HEALTH_MAX_HEARTBEAT_AGE_SECONDS": 60.0,
-    # How often the dashboard refreshes itself.
-    "DASHBOARD_REFRESH_SECONDS": 5.0,
-    "LOGGERS": (
-        "djtriggers.loggers.python_logging.PythonLogger",
-        "djtriggers.loggers.database.DatabaseLogger",
-        "djtriggers.loggers.database.DatabaseSerializeLogger",
-    ),
-}
-
-
-class Settings:
-    def __getattr__(self, name: str) -> Any:
-        if name not in DEFAULTS:
-            raise AttributeError(f"Unknown djtriggers setting {name!r}")
-        return getattr(django_settings, f"DJTRIGGERS_{name}", DEFAULTS[name])
+    TRACEBACK_MAX_CHARS = Setting(20_000, Bounds(100, 1_000_000, count=True))
+    # The admin's import refuses files with more rows than this.
+    IMPORT_MAX_ROWS = Setting(10_000, Bounds(1, 1_000_000, count=True))
+    # Checked by checks._check_loggers: dotted paths of TriggerLogger classes.
+    LOGGERS: Setting[Sequence[str]] = Setting(
+        (
+            "djtriggers.loggers.python_logging.PythonLogger",
+            "djtriggers.loggers.database.DatabaseLogger",
+            "djtriggers.loggers.database.DatabaseSerializeLogger",
+        )
+    )
 
 
 settings = Settings()
+
+DEFAULTS: dict[str, Any] = {name: s.default for name, s in Settings.declared().items()}
+BOUNDS: dict[str, Bounds] = {
+    name: s.bounds for name, s in Settings.declared().items() if s.bounds is not None
+}

@@ -42,7 +42,9 @@ ROOT_URLCONF = "tests.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # In a checkout the apps' templates and static files are in the
+        # top-level folders; the wheel ships them inside the apps.
+        "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -54,6 +56,7 @@ TEMPLATES = [
     }
 ]
 STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 
 DB = os.environ.get("DJTRIGGERS_TEST_DB", "sqlite")
 # Each test run gets its own test database, so runs can overlap. A worker

@@ -6,15 +6,24 @@ import pytest
 from django.core import checks
 from django.db import models
 
+from dashboard.checks import check_dashboard_settings
+from dashboard.conf import DashboardSettings
 from djtriggers.checks import (
-    BOUNDS,
     check_settings,
     check_trigger_overrides,
     check_trigger_types,
 )
-from djtriggers.conf import DEFAULTS
+from djtriggers.conf import BOUNDS, DEFAULTS
 from djtriggers.loggers.base import TriggerLogger
 from djtriggers.models import Trigger
+
+DASHBOARD_DEFAULTS = {name: s.default for name, s in DashboardSettings.declared().items()}
+DASHBOARD_BOUNDS = {name: s.bounds for name, s in DashboardSettings.declared().items()}
+
+
+def setting_checks():
+    """The errors of every settings check: djtriggers' and the dashboard's."""
+    return check_settings() + check_dashboard_settings()
 
 
 def ids(errors):
@@ -22,7 +31,7 @@ def ids(errors):
 
 
 def test_defaults_pass():
-    assert check_settings() == []
+    assert setting_checks() == []
     assert check_trigger_types() == []
     assert check_trigger_overrides() == []
 
@@ -64,7 +73,7 @@ def test_defaults_pass():
 )
 def test_bad_setting__e003_names_it_and_the_default(settings, name, value):
     setattr(settings, name, value)
-    errors = check_settings()
+    errors = setting_checks()
     assert ids(errors) == ["djtriggers.E003"]
     assert name in errors[0].msg
     assert "default" in errors[0].hint
@@ -86,10 +95,11 @@ def test_bad_setting__e003_names_it_and_the_default(settings, name, value):
 )
 def test_bad_setting__message_and_hint_say_what_is_expected(settings, name, value, expected):
     setattr(settings, f"DJTRIGGERS_{name}", value)
-    [error] = check_settings()
+    [error] = setting_checks()
     assert f"DJTRIGGERS_{name} = {value!r} is not valid: it must be {expected}" in error.msg
     assert error.hint.startswith(f"Set it to {expected}")
-    assert error.hint.endswith(f"or remove it to use the default ({DEFAULTS[name]!r}).")
+    default = {**DEFAULTS, **DASHBOARD_DEFAULTS}[name]
+    assert error.hint.endswith(f"or remove it to use the default ({default!r}).")
 
 
 @pytest.mark.parametrize(
@@ -110,7 +120,7 @@ def test_bad_setting__message_and_hint_say_what_is_expected(settings, name, valu
 )
 def test_values_at_the_bounds_pass(settings, name, value):
     setattr(settings, name, value)
-    assert check_settings() == []
+    assert setting_checks() == []
 
 
 def test_every_setting_has_bounds_or_a_check_of_its_own():
@@ -120,6 +130,18 @@ def test_every_setting_has_bounds_or_a_check_of_its_own():
 def test_defaults_are_within_their_bounds():
     for name, bounds in BOUNDS.items():
         assert bounds.accepts(DEFAULTS[name]), name
+    for name, bounds in DASHBOARD_BOUNDS.items():
+        assert bounds.accepts(DASHBOARD_DEFAULTS[name]), name
+
+
+def test_settings_are_typed_attributes_with_their_defaults(settings):
+    from djtriggers.conf import settings as conf
+
+    assert conf.LEASE_SECONDS == 60.0
+    settings.DJTRIGGERS_LEASE_SECONDS = 90.0
+    assert conf.LEASE_SECONDS == 90.0
+    with pytest.raises(AttributeError, match="Unknown djtriggers setting 'LEASE'"):
+        conf.LEASE  # noqa: B018
 
 
 def test_unimportable_logger__e004(settings):
@@ -193,16 +215,6 @@ def _unregister(model: type[models.Model]) -> None:
 
     del apps.all_models["testapp"][model._meta.model_name]
     apps.clear_cache()
-
-
-def test_missing_import_export_app__e005(settings):
-    from djtriggers.checks import check_installed_apps
-
-    assert check_installed_apps() == []
-    settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if app != "import_export"]
-    errors = check_installed_apps()
-    assert ids(errors) == ["djtriggers.E005"]
-    assert errors[0].hint == 'Add "import_export" to INSTALLED_APPS.'
 
 
 @pytest.mark.parametrize(

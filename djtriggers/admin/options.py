@@ -6,7 +6,9 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import select_template
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
@@ -23,9 +25,10 @@ from .actions import (
     reschedule_triggers,
 )
 from .filters import StatusFilter, TypeFilter
-from .importexport import TriggerImportExportMixin
+from .optional import ImportExport
 from .pages import TriggerPageMixin
 from .paginator import CappedPaginator
+from .templates import template_names
 
 # What an operator may edit on a trigger's page; every other field the engine owns.
 EDITABLE_FIELDS = ("source", "process_after")
@@ -59,7 +62,7 @@ class TriggerChangeForm(forms.ModelForm):
         return when
 
 
-class TriggerAdmin(TriggerPageMixin, TriggerImportExportMixin, admin.ModelAdmin):
+class TriggerAdmin(TriggerPageMixin, ImportExport, admin.ModelAdmin):
     """The operators' admin for triggers; register it for your concrete subclasses too.
 
     ``admin.site.register(PayBill, TriggerAdmin)`` shows a subclass's own
@@ -103,8 +106,12 @@ class TriggerAdmin(TriggerPageMixin, TriggerImportExportMixin, admin.ModelAdmin)
     # Facet counts are a COUNT per filter choice over the whole table.
     show_facets = admin.ShowFacets.NEVER
     list_per_page = 50
-    change_list_template = "djtriggers/admin/trigger_change_list.html"
-    change_form_template = "djtriggers/admin/trigger_change_form.html"
+    # Our pages' templates. None: the first of admin/<app>/<model>/<name>.html,
+    # admin/<app>/<name>.html and ours (see templates.template_names), so a
+    # project overrides them as it overrides Django's; set to use one template.
+    change_list_template = None  # the list page (under import-export's)
+    change_form_template = None  # a trigger's page
+    action_confirmation_template: str | list[str] | None = None  # an action's form or confirmation
 
     class Media:
         css = {"all": ["djtriggers/admin.css"]}
@@ -150,6 +157,26 @@ class TriggerAdmin(TriggerPageMixin, TriggerImportExportMixin, admin.ModelAdmin)
         return format_html('<span title="{}">{}</span>', error, short)
 
     # --- the changelist ----------------------------------------------------------
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        # type(self): import-export sets the instance's change_list_template to its
+        # own page, which extends the template named ``ie_base_change_list_template``.
+        if not isinstance(response, TemplateResponse) or type(self).change_list_template:
+            return response
+        context = response.context_data
+        if context and "cl" in context:  # the list, not an action's page
+            names = template_names(
+                self.opts, "change_list", "djtriggers/admin/trigger_change_list.html"
+            )
+            if response.template_name == getattr(self, "import_export_change_list_template", None):
+                # {% extends %} takes a template or a name, not a list of names.
+                context["ie_base_change_list_template"] = select_template(names)
+            else:  # no export and import buttons: ours is the page itself
+                response.template_name = names
+        return response
 
     def get_ordering(self, request: HttpRequest) -> list[str]:
         status = request.GET.get("status", "")

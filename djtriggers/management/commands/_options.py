@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from datetime import timedelta
 
-from djtriggers.checks import BOUNDS, DAY, YEAR
+from djtriggers.conf import BOUNDS, DAY, YEAR
 from djtriggers.times import parse_duration
 
 # The largest --limit / --max-triggers: more than any run processes.
