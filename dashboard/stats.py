@@ -75,7 +75,8 @@ def processed_count(others: int, estimate: int | None = None) -> int:
     """Exact, unless ``estimate`` says the table is too large to count."""
     if estimate is not None and counts_are_estimated(estimate):
         return max(estimate - others, 0)
-    return Trigger.objects.filter(state=State.PROCESSED).count()
+    count: int = Trigger.objects.filter(state=State.PROCESSED).count()
+    return count
 
 
 def counts_are_estimated(estimate: int | None) -> bool:
@@ -96,7 +97,7 @@ def type_matrix(now: datetime | None = None) -> dict[str, dict[str, int]]:
 
 def _processed_by_type() -> dict[str, int]:
     key = "djtriggers:dashboard:processed_by_type"
-    cached = cache.get(key)
+    cached: dict[str, int] | None = cache.get(key)
     if cached is None:
         rows = (
             Trigger.objects.filter(state=State.PROCESSED)
@@ -363,10 +364,12 @@ def throughput(now: datetime | None = None, minutes: int = 60) -> Throughput:
             ko=Count("pk", filter=Q(outcome=TriggerAttempt.Outcome.FAILURE)),
         )
     )
-    by_minute = {row["minute"]: row for row in rows}
+    by_minute: dict[datetime, tuple[int, int]] = {
+        row["minute"]: (row["ok"], row["ko"]) for row in rows
+    }
     stamps = [start + timedelta(minutes=i) for i in range(minutes)]
     return Throughput(
         minutes=stamps,
-        processed=[by_minute.get(m, {}).get("ok", 0) for m in stamps],
-        failed=[by_minute.get(m, {}).get("ko", 0) for m in stamps],
+        processed=[by_minute.get(m, (0, 0))[0] for m in stamps],
+        failed=[by_minute.get(m, (0, 0))[1] for m in stamps],
     )

@@ -27,6 +27,7 @@ from djtriggers.models import Trigger
 from . import stats
 from .conf import settings
 from .filters import TriggerFilter
+from .http import HtmxHttpRequest
 
 PAGE_SIZE = 50
 TEMPLATE = "dashboard/index.html"
@@ -49,9 +50,9 @@ def _must_view(request: HttpRequest) -> None:
 
 @staff_member_required
 @require_GET
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: HtmxHttpRequest) -> HttpResponse:
     _must_view(request)
-    target = request.htmx.target if request.htmx else None  # type: ignore[attr-defined]
+    target = request.htmx.target if request.htmx else None
     context: dict[str, Any] = {"refresh_seconds": settings.DASHBOARD_REFRESH_SECONDS}
     if target != "djt-list":
         context.update(live_context())
@@ -69,11 +70,6 @@ def index(request: HttpRequest) -> HttpResponse:
 
 def _allowed(request: HttpRequest, table: dict[str, Action]) -> list[Action]:
     return [action for action in table.values() if action.allowed(request.user)]
-
-
-def row_actions(trigger: Trigger, request: HttpRequest) -> list[Action]:
-    """The row's buttons: the dashboard's actions that apply to it and the user may take."""
-    return [a for a in actions.for_trigger(trigger, request.user) if a.name in ROW_ACTIONS]
 
 
 def live_context() -> dict[str, Any]:
@@ -111,8 +107,6 @@ def list_context(request: HttpRequest) -> dict[str, Any]:
         triggers = list(qs[: PAGE_SIZE + 1])
     more = len(triggers) > PAGE_SIZE
     triggers = triggers[:PAGE_SIZE]
-    for trigger in triggers:
-        trigger.row_actions = row_actions(trigger, request)  # type: ignore[attr-defined]
     query = request.GET.copy()
     query.pop("before", None)
     return {
@@ -182,7 +176,7 @@ def health(request: HttpRequest) -> JsonResponse:
 
 @staff_member_required
 @require_POST
-def trigger_action(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+def trigger_action(request: HtmxHttpRequest, pk: int, kind: str) -> HttpResponse:
     """An action on one trigger; one that needs a confirmation asks first."""
     action = ROW_ACTIONS.get(kind)
     if action is None:
@@ -211,7 +205,7 @@ def trigger_action(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
 
 @staff_member_required
 @require_POST
-def group_action(request: HttpRequest, kind: str) -> HttpResponse:
+def group_action(request: HtmxHttpRequest, kind: str) -> HttpResponse:
     """An action on every failed trigger of a failure group; always asks first."""
     action = GROUP_ACTIONS.get(kind)
     if action is None:
@@ -245,18 +239,17 @@ def _first_error(form: ActionForm) -> str:
 
 
 def _row(
-    request: HttpRequest, partial: str, context: dict[str, Any], *, changed: bool
+    request: HtmxHttpRequest, partial: str, context: dict[str, Any], *, changed: bool
 ) -> HttpResponse:
     """A row rendered again, with every action the user may take on it now."""
-    context["trigger"].row_actions = row_actions(context["trigger"], request)
     return _fragment(request, partial, context, changed=changed)
 
 
 def _fragment(
-    request: HttpRequest, partial: str, context: dict[str, Any], *, changed: bool
+    request: HtmxHttpRequest, partial: str, context: dict[str, Any], *, changed: bool
 ) -> HttpResponse:
     """The answer to an action: a fragment for htmx, a redirect with a message otherwise."""
-    if not request.htmx:  # type: ignore[attr-defined]
+    if not request.htmx:
         text = context.get("error") or context.get("message")
         if text:
             messages.add_message(

@@ -87,7 +87,7 @@ class TriggerManager(models.Manager.from_queryset(TriggerQuerySet)):  # type: ig
     """Returns the triggers of the manager's model type: all of them on ``Trigger``."""
 
     def get_queryset(self) -> TriggerQuerySet[Any]:
-        qs = super().get_queryset()
+        qs: TriggerQuerySet[Any] = super().get_queryset()
         typed = getattr(self.model, "typed", None)
         if typed is not None:
             qs = qs.filter(trigger_type=typed)

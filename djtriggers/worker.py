@@ -189,7 +189,10 @@ class TriggerWorker:
             state=State.SCHEDULED, process_after__gt=timezone.now()
         )
         qs = self.engine._scope(qs)
-        return qs.order_by("process_after").values_list("process_after", flat=True).first()
+        first: datetime | None = (
+            qs.order_by("process_after").values_list("process_after", flat=True).first()
+        )
+        return first
 
     # --- heartbeat -----------------------------------------------------------
 

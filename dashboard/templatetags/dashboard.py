@@ -6,11 +6,24 @@ from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from djtriggers import actions
+from djtriggers.actions import Action
+from djtriggers.models import Trigger
+
 from ..stats import Throughput
 
 register = template.Library()
 
 WIDTH, HEIGHT = 600, 120
+
+
+@register.simple_tag(takes_context=True)
+def row_actions(context: template.Context, trigger: Trigger) -> list[Action]:
+    """A row's buttons: the dashboard's actions that apply to it and the user may take now."""
+    from ..views import ROW_ACTIONS
+
+    user = context["request"].user
+    return [a for a in actions.for_trigger(trigger, user) if a.name in ROW_ACTIONS]
 
 
 @register.filter
