@@ -7,7 +7,6 @@ from django.urls import reverse
 
 from .models import Dashboard
 
-
 if TYPE_CHECKING:
     _ModelAdmin = admin.ModelAdmin[Dashboard]
 else:  # not subscriptable at run time

@@ -7,7 +7,6 @@ from django.db import models
 
 from .times import displayable
 
-
 if TYPE_CHECKING:
     _Base = models.DateTimeField[Any, Any]
 else:  # Django's fields are not subscriptable at run time
