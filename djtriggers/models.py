@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, ClassVar
 
-from django.conf import settings as settings_module
+from django.apps import apps as django_apps
 from django.db import models
 from django.db.models.signals import class_prepared
 from django.dispatch import receiver
@@ -369,9 +369,10 @@ class OperatorAction(models.Model):
         PROCESS = "process", "Process now"
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    user = models.ForeignKey(
-        settings_module.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
+    # Who acted, as text rather than a foreign key: the core needs no auth app
+    # (a worker-only service has none), and the audit outlives the user.
+    user_pk = models.CharField(max_length=64, blank=True)
+    username = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     reason = models.TextField(blank=True)
     process_after = models.DateTimeField(null=True, blank=True)
@@ -384,5 +385,19 @@ class OperatorAction(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        who = self.user or "someone"
+        who = self.username or "someone"
         return f"{self.get_kind_display()} by {who} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def user(self) -> Any:
+        """The user who acted, if they still exist (one query): ``username`` is cheaper."""
+        if not self.user_pk or not django_apps.is_installed("django.contrib.auth"):
+            return None
+        from django.contrib.auth import get_user_model
+
+        return get_user_model()._default_manager.filter(pk=self.user_pk).first()
+
+    @user.setter
+    def user(self, user: Any) -> None:
+        self.user_pk = str(user.pk) if user is not None and user.pk is not None else ""
+        self.username = user.get_username() if self.user_pk else ""

@@ -23,6 +23,6 @@ def perform(kind: str, queryset: QuerySet[Any], *, user: Any = None, **options: 
     report = actions.perform(kind, queryset, **options)
     if report.audit is not None and person(user) is not None:
         report.audit.user = user
-        report.audit.save(update_fields=["user"])
+        report.audit.save(update_fields=["user_pk", "username"])
         log_entries(report.audit, report.message(), user)
     return report

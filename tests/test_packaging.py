@@ -104,12 +104,19 @@ from django.urls import path
 urlpatterns = [path("admin/", admin.site.urls)]
 """
 
-# A service with Django alone: djtriggers, one app of triggers, and Django's
-# admin (which then has no export and import).
-CORE_SETTINGS = """
+# A worker-only service: Django alone, "djtriggers" and one app of triggers.
+WORKER_SETTINGS = """
 SECRET_KEY = "core-test"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
+INSTALLED_APPS = ["djtriggers", "hello"]
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "core.sqlite3"}}
+DJTRIGGERS_POLL_INTERVAL_SECONDS = 0.1
+"""
+# The same service, later given Django's admin (which then has no export and import).
+ADMIN_SETTINGS = """
+from worker_settings import *
+
 ALLOWED_HOSTS = ["testserver"]
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -139,8 +146,6 @@ TEMPLATES = [
     }
 ]
 ROOT_URLCONF = "core_urls"
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "core.sqlite3"}}
-DJTRIGGERS_POLL_INTERVAL_SECONDS = 0.1
 """
 CORE_MODELS = """
 from pathlib import Path
@@ -157,7 +162,12 @@ class Hello(Trigger):
     def _process(self, dictionary):
         Path("hello.txt").write_text(f"hello from trigger {self.pk}")
 """
-CORE_SCRIPT = """
+UI_MODULES = """
+ui = ("import_export", "django_filters", "django_htmx", "template_partials", "dashboard")
+imported = sorted(m for m in sys.modules if m.split(".")[0] in ui)
+"""
+WORKER_SCRIPT = (
+    """
 import json, sys
 
 import django
@@ -173,21 +183,34 @@ call_command("migrate", verbosity=0)
 trigger = Hello.objects.create()
 call_command("run_triggers", max_triggers=1, verbosity=0)
 trigger.refresh_from_db()
+"""
+    + UI_MODULES
+    + """print(json.dumps({"status": trigger.status, "imported": imported}))
+"""
+)
+ADMIN_SCRIPT = (
+    """
+import json, sys
 
+import django
+
+django.setup()
 from django.contrib.auth.models import User
+from django.core.management import call_command
 from django.test import Client
 
+call_command("check", fail_level="WARNING")
+call_command("migrate", verbosity=0)
 client = Client()
 client.force_login(User.objects.create_superuser("op", "op@example.com", "pw"))
 page = client.get("/admin/djtriggers/trigger/")
 html = page.content.decode()
-ui = ("import_export", "django_filters", "django_htmx", "template_partials", "dashboard")
-print(json.dumps({
-    "status": trigger.status,
-    "admin": [page.status_code, "hello" in html, "export" in html],
-    "imported": sorted(m for m in sys.modules if m.split(".")[0] in ui),
-}))
 """
+    + UI_MODULES
+    + """print(json.dumps({"admin": [page.status_code, "hello" in html, "export" in html],
+                  "imported": imported}))
+"""
+)
 
 only_once = pytest.mark.skipif(
     os.environ.get("DJTRIGGERS_TEST_DB", "sqlite") != "sqlite",
@@ -296,16 +319,21 @@ def test_core__installs_and_runs_a_trigger_with_django_alone(wheel, tmp_path):
 
     project = tmp_path / "project"
     (project / "hello").mkdir(parents=True)
-    (project / "core_settings.py").write_text(CORE_SETTINGS)
+    (project / "worker_settings.py").write_text(WORKER_SETTINGS)
+    (project / "admin_settings.py").write_text(ADMIN_SETTINGS)
     (project / "core_urls.py").write_text(ADMIN_URLS)
     (project / "hello" / "__init__.py").write_text("")
     (project / "hello" / "models.py").write_text(CORE_MODELS)
-    env = clean_env() | {"DJANGO_SETTINGS_MODULE": "core_settings", "PYTHONPATH": str(project)}
-    out = run([python, "-c", CORE_SCRIPT], cwd=project, env=env)
-    result = json.loads(out.splitlines()[-1])
-    # The admin lists the trigger, without export and import.
-    assert result == {"status": "processed", "admin": [200, True, False], "imported": []}
+
+    def run_with(settings: str, script: str) -> object:
+        env = clean_env() | {"DJANGO_SETTINGS_MODULE": settings, "PYTHONPATH": str(project)}
+        return json.loads(run([python, "-c", script], cwd=project, env=env).splitlines()[-1])
+
+    # Only "djtriggers" (and the app of triggers) installed: no check error, migrate, run.
+    assert run_with("worker_settings", WORKER_SCRIPT) == {"status": "processed", "imported": []}
     assert (project / "hello.txt").read_text().startswith("hello from trigger")
+    # Django's admin added later: it lists the trigger, without export and import.
+    assert run_with("admin_settings", ADMIN_SCRIPT) == {"admin": [200, True, False], "imported": []}
 
 
 def check_installed(python: str, location: Path, tmp_path: Path) -> None:

@@ -39,14 +39,14 @@ def timeline(trigger: Trigger) -> list[Event]:
                 outcome=attempt.outcome,
             )
         )
-    for action in trigger.operator_actions.select_related("user"):
+    for action in trigger.operator_actions.all():
         events.append(
             Event(
                 action.created_at,
                 "operator",
                 _operator_title(action),
                 detail=action.reason,
-                who=str(action.user or ""),
+                who=action.username,
             )
         )
     for result in trigger.results.all():

@@ -2,7 +2,6 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-from django.conf import settings
 from django.db import migrations, models
 
 
@@ -20,7 +19,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('djtriggers', '0007_auto_20201001_1530'),
-        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
@@ -143,6 +141,8 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('kind', models.CharField(choices=[('reprocess', 'Reprocess'), ('reschedule', 'Reschedule'), ('cancel', 'Cancel'), ('process', 'Process now')], max_length=10)),
+                ('user_pk', models.CharField(blank=True, max_length=64)),
+                ('username', models.CharField(blank=True, max_length=150)),
                 ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
                 ('reason', models.TextField(blank=True)),
                 ('process_after', models.DateTimeField(blank=True, null=True)),
@@ -150,7 +150,6 @@ class Migration(migrations.Migration):
                 ('changed', models.PositiveIntegerField(default=0)),
                 ('skipped', models.PositiveIntegerField(default=0)),
                 ('triggers', models.ManyToManyField(blank=True, related_name='operator_actions', to='djtriggers.trigger')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
             ],
             options={
                 'ordering': ['-created_at', '-id'],
