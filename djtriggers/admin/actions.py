@@ -6,6 +6,9 @@ shown only to users with its permission (Django refuses a posted action that
 ``actions.perform`` with its audit trail. An action that asks for a time, a
 period or a confirmation first shows a page with its form; the page posts
 back to the changelist with ``post=yes``, as Django's delete action does.
+That page is the ModelAdmin's ``action_confirmation_template`` if set, else the
+first of ``admin/<app>/<model>/action_confirmation.html``,
+``admin/<app>/action_confirmation.html`` and ours.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from .. import actions
 from ..actions import PROCESS_NOW_LIMIT, Action
 from ..forms import ActionForm
 from ..lifecycle import states_for
+from .templates import template_names
 
 if TYPE_CHECKING:
     from .pages import TriggerPageMixin as TriggerAdmin
@@ -148,4 +152,10 @@ def confirmation_page(
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "media": modeladmin.media,
     }
-    return TemplateResponse(request, "djtriggers/admin/action_confirmation.html", context)
+    # The page's links (breadcrumbs, the triggers) go to the admin site it is on.
+    request.current_app = modeladmin.admin_site.name
+    # getattr: these actions also serve ModelAdmins that are not a TriggerAdmin.
+    template = getattr(modeladmin, "action_confirmation_template", None) or template_names(
+        opts, "action_confirmation", "djtriggers/admin/action_confirmation.html"
+    )
+    return TemplateResponse(request, template, context)

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
+from django.db.models.expressions import Combinable
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import select_template
 from django.template.response import TemplateResponse
@@ -51,7 +52,15 @@ STATUS_ORDERING = {
 }
 
 
-class TriggerChangeForm(forms.ModelForm):
+if TYPE_CHECKING:
+    _ModelForm = forms.ModelForm[Trigger]
+    _ModelAdmin = admin.ModelAdmin[Trigger]
+else:  # not subscriptable at run time
+    _ModelForm = forms.ModelForm
+    _ModelAdmin = admin.ModelAdmin
+
+
+class TriggerChangeForm(_ModelForm):
     def clean_process_after(self) -> datetime | None:
         when: datetime | None = self.cleaned_data.get("process_after")
         if when is not None:
@@ -62,7 +71,7 @@ class TriggerChangeForm(forms.ModelForm):
         return when
 
 
-class TriggerAdmin(TriggerPageMixin, ImportExport, admin.ModelAdmin):
+class TriggerAdmin(TriggerPageMixin, ImportExport, _ModelAdmin):
     """The operators' admin for triggers; register it for your concrete subclasses too.
 
     ``admin.site.register(PayBill, TriggerAdmin)`` shows a subclass's own
@@ -178,9 +187,9 @@ class TriggerAdmin(TriggerPageMixin, ImportExport, admin.ModelAdmin):
                 response.template_name = names
         return response
 
-    def get_ordering(self, request: HttpRequest) -> list[str]:
+    def get_ordering(self, request: HttpRequest) -> list[str | Combinable]:
         status = request.GET.get("status", "")
-        return STATUS_ORDERING[Status(status)] if status in Status.values else ["-id"]
+        return [*STATUS_ORDERING[Status(status)]] if status in Status.values else ["-id"]
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str

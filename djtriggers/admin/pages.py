@@ -10,6 +10,7 @@ from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import Model
 from django.forms import ModelForm
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
 
@@ -18,10 +19,11 @@ from ..actions import Action
 from ..forms import ActionForm
 from ..models import Trigger
 from .actions import process_triggers_now
+from .templates import template_names
 from .timeline import timeline
 
 if TYPE_CHECKING:
-    _Base = admin.ModelAdmin
+    _Base = admin.ModelAdmin[Any]
 else:
     # A plain mixin at run time: were it a ModelAdmin, ModelAdmin would come
     # before import-export's mixin in TriggerAdmin's MRO and hide its URLs.
@@ -81,15 +83,42 @@ class TriggerPageMixin(_Base):
             extra["object_actions"] = self._object_actions(request, obj)
         return super().change_view(request, object_id, form_url, extra)
 
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        """A trigger's page: ``change_form_template`` if set, else the first of
+        ``admin/<app>/<model>/change_form.html``, ``admin/<app>/change_form.html``
+        and ours (which extends ``admin/change_form.html``)."""
+        response = super().render_change_form(request, context, add, change, form_url, obj)
+        if not add and self.change_form_template is None and isinstance(response, TemplateResponse):
+            response.template_name = template_names(
+                self.opts, "change_form", "djtriggers/admin/trigger_change_form.html"
+            )
+        return response
+
+    def _url(self, name: str, *args: Any) -> str:
+        """The URL of one of this admin's views, on the admin site it is registered on."""
+        opts = self.model._meta
+        return reverse(
+            f"admin:{opts.app_label}_{opts.model_name}_{name}",
+            args=args,
+            current_app=self.admin_site.name,
+        )
+
     def _object_actions(self, request: HttpRequest, obj: Trigger) -> list[dict[str, Any]]:
         """The buttons of the actions that apply to the trigger and that the user may take."""
-        info = self.model._meta.app_label, self.model._meta.model_name
         return [
             {
                 "action": action,
                 "kind": action.name,
                 "label": action.label,
-                "url": reverse(f"admin:{info[0]}_{info[1]}_{action.name}", args=[quote(obj.pk)]),
+                "url": self._url(action.name, quote(obj.pk)),
                 "form": (
                     ActionForm(action, auto_id=f"id_{action.name}_%s")
                     if action.needs_time or action.confirm
@@ -119,15 +148,13 @@ class TriggerPageMixin(_Base):
 
     def object_action(self, request: HttpRequest, object_id: str, action: Action) -> HttpResponse:
         """A button on the trigger's page: the same action as in the list, on one row."""
-        if not action.allowed(request.user):
+        # The action's permission, and that of the page the button is on.
+        if not (action.allowed(request.user) and self.has_view_or_change_permission(request)):
             raise PermissionDenied
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
             raise Http404(f"No trigger with id {object_id!r}.")
-        change_url = reverse(
-            f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}_change",
-            args=[quote(obj.pk)],
-        )
+        change_url = self._url("change", quote(obj.pk))
         queryset = self.get_queryset(request).filter(pk=obj.pk)
         if action is actions.PROCESS:
             process_triggers_now(self, request, queryset)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.paginator import Paginator
 
@@ -12,8 +12,13 @@ from ..db import estimated_rows
 # A filtered changelist counts at most this many rows and then says "more".
 COUNT_CAP = 10_000
 
+if TYPE_CHECKING:
+    _Paginator = Paginator[Any]
+else:  # not subscriptable at run time
+    _Paginator = Paginator
 
-class CappedPaginator(Paginator):
+
+class CappedPaginator(_Paginator):
     """Counts up to COUNT_CAP rows (``capped`` tells when there are more).
 
     The unfiltered table on PostgreSQL is counted from the planner's estimate
@@ -34,7 +39,7 @@ class CappedPaginator(Paginator):
             if estimate is not None and estimate > COUNT_CAP:
                 self.capped = self.estimated = True
                 return estimate
-        count = qs.order_by()[: COUNT_CAP + 1].count()
+        count: int = qs.order_by()[: COUNT_CAP + 1].count()
         if count > COUNT_CAP:
             self.capped = True
             return COUNT_CAP
