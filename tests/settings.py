@@ -57,6 +57,10 @@ TEMPLATES = [
 ]
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# One catalogue for both apps, in djtriggers (the dashboard always runs with it):
+# `make messages` runs makemessages with these settings, and files outside
+# djtriggers/ (the dashboard, the top-level templates) land in the first of these.
+LOCALE_PATHS = [BASE_DIR / "djtriggers" / "locale"]
 
 DB = os.environ.get("DJTRIGGERS_TEST_DB", "sqlite")
 # Each test run gets its own test database, so runs can overlap. A worker

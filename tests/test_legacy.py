@@ -15,6 +15,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dashboard import stats
@@ -157,8 +158,10 @@ def test_written_finished__operator_actions_skip_or_revive_it(how, tmp_path):
 
 def test_written_finished__admin_filters_and_dashboard_agree(client):
     login(client, superuser=True)
-    pks = {status: by_raw_update(timezone.now(), ok) for status, ok in
-           [("processed", True), ("failed", False)]}
+    pks = {
+        status: by_raw_update(timezone.now(), ok)
+        for status, ok in [("processed", True), ("failed", False)]
+    }
     for status, pk in pks.items():
         page = client.get(f"/admin/djtriggers/trigger/?status={status}")
         assert [t.pk for t in page.context["cl"].result_list] == [pk]
@@ -263,3 +266,53 @@ def test_bulk_create__the_instances_agree_with_their_rows():
     )
     assert (done.state, failed.state, failed.successful) == ("processed", "failed", False)
     assert failed.date_processed is not None
+
+
+# --- the SQL of each database -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("vendor", "installs", "drops"),
+    [
+        ("postgresql", ["FUNCTION djtriggers_settle()", "TRIGGER djtriggers_settle "], 2),
+        ("mysql", ["TRIGGER djtriggers_settle_insert", "TRIGGER djtriggers_settle_update"], 2),
+        ("sqlite", ["TRIGGER djtriggers_settle_insert", "TRIGGER djtriggers_settle_update"], 2),
+    ],
+)
+def test_statements__install_and_uninstall_per_database(vendor, installs, drops):
+    install, uninstall = legacy.statements(vendor)
+    sql = "\n".join(install)
+    for name in installs:
+        assert f"CREATE {name}" in sql or f"CREATE OR REPLACE {name}" in sql
+    assert len(uninstall) == drops
+    assert all(statement.startswith("DROP ") for statement in uninstall)
+
+
+def test_statements__another_database_is_refused_saying_which_are_supported():
+    with pytest.raises(
+        NotImplementedError, match="PostgreSQL, MariaDB/MySQL and SQLite, not 'oracle'"
+    ):
+        legacy.statements("oracle")
+
+
+def test_reinstall_on_sqlite__puts_back_triggers_a_rebuilt_table_lost():
+    if connection.vendor != "sqlite":
+        legacy.reinstall_on_sqlite()  # nothing to do elsewhere
+        pk = CountingTrigger.objects.create().pk
+        Trigger.objects.filter(pk=pk).update(date_processed=timezone.now())
+        assert Trigger.objects.get(pk=pk).state == "processed"
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER djtriggers_settle_update")
+    pk = CountingTrigger.objects.create().pk
+    Trigger.objects.filter(pk=pk).update(date_processed=timezone.now())
+    assert Trigger.objects.get(pk=pk).state == "scheduled"  # no trigger to settle it
+    legacy.reinstall_on_sqlite()
+    assert Trigger.objects.get(pk=pk).state == "processed"  # settled on install
+
+
+def test_reinstall_on_sqlite__nothing_before_the_table_exists(monkeypatch):
+    monkeypatch.setattr(connection.introspection, "table_names", lambda *args: [])
+    with CaptureQueriesContext(connection) as queries:
+        legacy.reinstall_on_sqlite()
+    assert not queries.captured_queries

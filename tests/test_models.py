@@ -1,30 +1,22 @@
-"""The seed README's API: typed subclasses, process(), process_after, sources, status."""
+"""The Trigger model (djtriggers.models): typing, sources, status, retries, operations, rows."""
+
+from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
-from djtriggers.exceptions import ProcessError, ProcessLaterError, UnknownTriggerType
-from djtriggers.models import Trigger, TriggerAttempt, TriggerResult
-from tests.testapp.models import (
-    BreakfastTrigger,
-    FailingTrigger,
-    LaterTrigger,
-    Meal,
-    NoopTrigger,
-    PayBill,
-)
+from djtriggers import lifecycle
+from djtriggers.exceptions import ProcessError, TriggerDataMissing, UnknownTriggerType
+from djtriggers.loggers.base import TriggerLogger
+from djtriggers.loggers.python_logging import PythonLogger
+from djtriggers.models import OperatorAction, Trigger, TriggerAttempt, TriggerResult
+from tests.factories import advance, due, failed, worker
+from tests.testapp.models import BreakfastTrigger, FailingTrigger, NoopTrigger, PayBill
 
 pytestmark = pytest.mark.django_db
-
-
-def test_typed_manager__returns_only_its_type(user):
-    BreakfastTrigger.objects.create()
-    PayBill.objects.create(amount=3, recipient=user)
-    assert BreakfastTrigger.objects.count() == 1
-    assert PayBill.objects.count() == 1
-    assert Trigger.objects.count() == 2
 
 
 def test_new_instance__gets_its_typed_as_trigger_type():
@@ -34,6 +26,29 @@ def test_new_instance__gets_its_typed_as_trigger_type():
 def test_typed__defaults_to_app_label_and_model_name(user):
     assert PayBill.typed == "testapp.paybill"
     assert PayBill.objects.create(amount=1, recipient=user).trigger_type == "testapp.paybill"
+
+
+def test_repr_and_str():
+    trigger = NoopTrigger.objects.create()
+    assert repr(trigger) == f"Trigger {trigger.pk} of type noop (not processed)"
+    assert str(trigger) == f"noop #{trigger.pk}"
+
+
+def test_source__set_and_get():
+    trigger = BreakfastTrigger()
+    trigger.set_source("auth.user", 12, "x")
+    assert trigger.source == "auth.user$12$x"
+    assert trigger.get_source() == ("auth.user", "12", "x")
+    assert BreakfastTrigger().get_source() == ()
+
+
+def test_delayed_processing__as_in_the_seed_readme():
+    trigger = BreakfastTrigger()
+    trigger.process_after = timezone.now() + timedelta(hours=8)
+    trigger.save()
+    assert trigger.status == "pending"
+    assert list(Trigger.objects.pending()) == [trigger]
+    assert not Trigger.objects.due().exists()
 
 
 def test_as_typed__turns_a_base_row_into_its_proxy_class():
@@ -56,101 +71,11 @@ def test_as_typed__unknown_type_raises_a_clear_error():
         trigger.as_typed()
 
 
-def test_process__runs_and_marks_processed():
-    trigger = BreakfastTrigger.objects.create()
+def test_process__saves_an_unsaved_trigger():
+    trigger = BreakfastTrigger()
     trigger.process()
-    trigger.refresh_from_db()
-    assert trigger.successful is True
-    assert trigger.date_processed is not None
+    assert trigger.pk is not None
     assert trigger.status == "processed"
-    assert Meal.objects.filter(trigger_id=trigger.pk).count() == 1
-
-
-def test_process__through_the_base_class_runs_the_subclass(user):
-    bill = PayBill.objects.create(amount=5, recipient=user)
-    Trigger.objects.get(pk=bill.pk).process(logger="DatabaseLogger")
-    assert TriggerResult.objects.get(trigger=bill).result == "paid 5 to bob"
-
-
-def test_process__already_processed_does_nothing():
-    trigger = BreakfastTrigger.objects.create()
-    trigger.process()
-    trigger.process()
-    assert Meal.objects.count() == 1
-    assert TriggerAttempt.objects.count() == 1
-
-
-def test_process__force_runs_a_processed_trigger_again():
-    trigger = NoopTrigger.objects.create()
-    trigger.process()
-    trigger.process(force=True)
-    assert TriggerAttempt.objects.filter(trigger=trigger, outcome="success").count() == 2
-
-
-def test_process__not_due_raises_process_later():
-    later = timezone.now() + timedelta(hours=8)
-    trigger = BreakfastTrigger.objects.create(process_after=later)
-    with pytest.raises(ProcessLaterError) as info:
-        trigger.process()
-    assert info.value.process_after == later
-    assert Meal.objects.count() == 0
-
-
-def test_process__force_runs_a_trigger_that_is_not_due():
-    trigger = BreakfastTrigger.objects.create(process_after=timezone.now() + timedelta(hours=8))
-    trigger.process(force=True)
-    assert trigger.status == "processed"
-
-
-def test_process__failure_is_recorded_and_raised_as_process_error():
-    trigger = FailingTrigger.objects.create()
-    with pytest.raises(ProcessError) as info:
-        trigger.process()
-    assert isinstance(info.value.__cause__, ValueError)
-    assert isinstance(info.value.exception, ValueError)
-    trigger.refresh_from_db()
-    assert trigger.number_of_tries == 1
-    assert trigger.last_error == f"ValueError: no coffee for trigger {trigger.pk}"
-    assert trigger.successful is None
-    assert trigger.date_processed is None
-    # The failed try's writes are rolled back.
-    assert Meal.objects.count() == 0
-    attempt = TriggerAttempt.objects.get(trigger=trigger)
-    assert attempt.outcome == "failure"
-    assert attempt.exception_class == "ValueError"
-    assert "Traceback" in attempt.traceback and "no coffee" in attempt.traceback
-
-
-def test_process__seed_readme_error_handling_catches_failures():
-    trigger = FailingTrigger.objects.create()
-    reported = []
-    try:
-        trigger.process()
-    except ProcessError as e:
-        reported.append(e)
-    assert reported
-
-
-def test_process__gives_up_at_tries_before_error(settings, caplog):
-    settings.DJTRIGGERS_TRIES_BEFORE_ERROR = 3
-    settings.DJTRIGGERS_TRIES_BEFORE_WARNING = 2
-    caplog.set_level("INFO", logger="djtriggers")
-    trigger = FailingTrigger.objects.create()
-    levels = []
-    for _ in range(3):
-        caplog.clear()
-        with pytest.raises(ProcessError):
-            trigger.process()
-        levels.append([r.levelname for r in caplog.records if r.name == "djtriggers"])
-    assert levels == [["INFO"], ["WARNING"], ["ERROR"]]
-    trigger.refresh_from_db()
-    assert trigger.status == "failed"
-    assert trigger.successful is False
-    assert trigger.date_processed is not None
-    assert trigger.number_of_tries == 3
-    # A failed trigger is final: processing it again does nothing.
-    trigger.process()
-    assert TriggerAttempt.objects.filter(trigger=trigger).count() == 3
 
 
 def test_process__retry_waits_with_backoff(settings):
@@ -188,75 +113,130 @@ def test_retry_delay__per_class_override(settings):
     assert Quick().get_max_tries() == 9
 
 
-def test_process__process_later_from_process_reschedules_without_a_try():
-    when = timezone.now() + timedelta(minutes=5)
-    trigger = LaterTrigger.objects.create()
-    trigger.process(dictionary={"when": when})
-    trigger.refresh_from_db()
-    assert trigger.process_after == when
-    assert trigger.number_of_tries == 0
-    assert trigger.status == "pending"
+def test_instance_operations__report_whether_they_changed_the_row(one_of_each):
+    processed = one_of_each["processed"]
+    assert processed.cancel() is False
+    assert processed.status == "processed"
+    due = one_of_each["due"]
+    assert due.cancel() is True
+    assert due.status == "cancelled"
+    assert due.reprocess() is True
+    assert due.status == "due"
+    when = timezone.now() + timedelta(hours=2)
+    assert due.reschedule(when) is True
+    assert due.status == "pending" and due.process_after == when
 
 
-def test_process__saves_an_unsaved_trigger():
-    trigger = BreakfastTrigger()
-    trigger.process()
-    assert trigger.pk is not None
-    assert trigger.status == "processed"
+def test_instance_operations__refresh_a_stale_instance(one_of_each):
+    stale = Trigger.objects.get(pk=one_of_each["due"].pk)
+    worker_claims = (lifecycle.CLAIM, {"worker": "w", "until": timezone.now()})
+    advance(Trigger.objects.get(pk=stale.pk), worker_claims)
+    assert stale.cancel() is False
+    assert stale.status == "running"
 
 
-def test_delayed_processing__as_in_the_seed_readme():
-    trigger = BreakfastTrigger()
-    trigger.process_after = timezone.now() + timedelta(hours=8)
-    trigger.save()
-    assert trigger.status == "pending"
-    assert list(Trigger.objects.pending()) == [trigger]
-    assert not Trigger.objects.due().exists()
+def test_process__the_base_class_says_what_to_implement():
+    with pytest.raises(NotImplementedError, match=r"NoopTrigger must implement _process\(dict"):
+        Trigger._process(NoopTrigger(), {})
 
 
-def test_source__set_and_get():
-    trigger = BreakfastTrigger()
-    trigger.set_source("auth.user", 12, "x")
-    assert trigger.source == "auth.user$12$x"
-    assert trigger.get_source() == ("auth.user", "12", "x")
-    assert BreakfastTrigger().get_source() == ()
+def test_typed__the_base_class_has_none():
+    assert Trigger.typed is None
+    assert Trigger().trigger_type == ""
 
 
-def test_get_unprocessed_triggers():
-    waiting = BreakfastTrigger.objects.create()
-    BreakfastTrigger.objects.create().process()
-    assert list(BreakfastTrigger.objects.get_unprocessed_triggers()) == [waiting]
+def test_typed__an_explicit_trigger_type_is_kept():
+    assert BreakfastTrigger(trigger_type="other").trigger_type == "other"
 
 
-def test_database_serialize_logger__one_line_per_item():
-    from djtriggers.loggers.database import DatabaseSerializeLogger
-
-    trigger = NoopTrigger.objects.create()
-    DatabaseSerializeLogger().log_result(trigger, [1, "two"])
-    DatabaseSerializeLogger().log_result(trigger, None)
-    assert [r.result for r in TriggerResult.objects.all()] == ["1\ntwo"]
+def test_as_typed__an_instance_of_its_own_class_is_itself():
+    trigger = BreakfastTrigger.objects.create()
+    assert trigger.as_typed() is trigger
 
 
-def test_unknown_logger__clear_error():
-    with pytest.raises(ValueError, match="add the dotted path of its class to DJTRIGGERS_LOGGERS"):
-        NoopTrigger.objects.create().process(logger="Nope")
+def test_as_typed__a_proxy_gets_its_own_logger(settings):
+    trigger = Trigger.objects.get(pk=NoopTrigger.objects.create().pk)
+    assert isinstance(trigger.logger, TriggerLogger)  # cached on the instance
+    typed = trigger.as_typed()
+    assert type(typed) is NoopTrigger
+    assert "logger" not in typed.__dict__
 
 
-def test_repr_and_str():
-    trigger = NoopTrigger.objects.create()
-    assert repr(trigger) == f"Trigger {trigger.pk} of type noop (not processed)"
-    assert str(trigger) == f"noop #{trigger.pk}"
+def test_as_typed__a_subclass_row_deleted_says_its_data_is_lost(user):
+    bill = PayBill.objects.create(amount=1, recipient=user)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {PayBill._meta.db_table} WHERE trigger_ptr_id = %s", [bill.pk])
+    with pytest.raises(TriggerDataMissing, match="has lost its own data") as error:
+        Trigger.objects.get(pk=bill.pk).as_typed()
+    assert (error.value.trigger_id, error.value.trigger_class) == (bill.pk, PayBill)
 
 
-def test_failures_alike_share_a_fingerprint():
-    from djtriggers.fingerprints import fingerprint, normalize
+def test_status__of_an_unsaved_trigger_follows_process_after():
+    assert NoopTrigger().status == "due"
+    assert NoopTrigger(process_after=None).status == "due"
+    assert NoopTrigger(process_after=timezone.now() + timedelta(minutes=1)).status == "pending"
 
-    first, second = FailingTrigger.objects.create(), FailingTrigger.objects.create()
-    for trigger in (first, second):
-        with pytest.raises(ProcessError):
-            trigger.process()
-    assert first.error_fingerprint == second.error_fingerprint != ""
-    assert normalize("user 42 'bob' at 0xdeadbeef") == "user # # at #"
-    assert fingerprint("a", "ValueError", "x 1") != fingerprint("b", "ValueError", "x 1")
-    first.reprocess()
-    assert first.error_fingerprint == ""
+
+def test_repr__of_a_processed_trigger():
+    trigger = failed()
+    assert repr(trigger) == f"Trigger {trigger.pk} of type noop (processed)"
+
+
+def test_logger__the_classes_logger_or_one_that_does_nothing(monkeypatch):
+    assert type(NoopTrigger().logger) is TriggerLogger
+    monkeypatch.setattr(NoopTrigger, "_logger_class", "PythonLogger")
+    assert type(NoopTrigger().logger) is PythonLogger
+
+
+def test_get_timeout__the_classes_own_or_the_setting(settings, monkeypatch):
+    assert NoopTrigger().get_timeout() is None
+    settings.DJTRIGGERS_TIMEOUT_SECONDS = 30.0
+    assert NoopTrigger().get_timeout() == 30.0
+    monkeypatch.setattr(NoopTrigger, "timeout_seconds", 2.5)
+    assert NoopTrigger().get_timeout() == 2.5
+
+
+def test_get_max_tries__the_setting_by_default(settings):
+    settings.DJTRIGGERS_TRIES_BEFORE_ERROR = 7
+    assert NoopTrigger().get_max_tries() == 7
+
+
+def test_reschedule__a_time_out_of_range_changes_nothing():
+    trigger = failed()
+    with pytest.raises(ValueError, match="too far ahead"):
+        trigger.reschedule(timezone.now().replace(year=9999, month=12, day=31))
+    assert Trigger.objects.get(pk=trigger.pk).status == "failed"
+
+
+# --- the other models ----------------------------------------------------------------------
+
+
+def test_trigger_result__reads_as_its_result():
+    result = TriggerResult.objects.create(trigger=due(), result="paid 3")
+    assert (str(result), repr(result)) == ("paid 3", "paid 3")
+
+
+def test_trigger_attempt__says_which_try_and_how_long_it_took():
+    trigger = due()
+    start = timezone.now()
+    attempt = TriggerAttempt.objects.create(
+        trigger=trigger,
+        number=2,
+        started_at=start,
+        finished_at=start + timedelta(seconds=3),
+        outcome="failure",
+    )
+    assert str(attempt) == f"{trigger.pk} try 2: failure"
+    assert attempt.duration == timedelta(seconds=3)
+
+
+def test_worker__reads_as_its_name():
+    assert str(worker("host:1:abc")) == "host:1:abc"
+
+
+def test_operator_action__says_what_who_and_when(user):
+    when = timezone.now().replace(year=2031, month=1, day=2, hour=3, minute=4)
+    action = OperatorAction.objects.create(kind="cancel", user=user, created_at=when)
+    assert str(action) == "Cancel by bob at 2031-01-02 03:04"
+    anonymous = OperatorAction.objects.create(kind="process", created_at=when)
+    assert str(anonymous) == "Process now by someone at 2031-01-02 03:04"

@@ -1,75 +1,56 @@
-"""Operator actions through djtriggers.operations: chunked, skip reasons, audit, pacing."""
+"""djtriggers.operations: operator actions as 3.0's previews ran them, with their audit trail."""
 
-from datetime import timedelta
+from __future__ import annotations
 
 import pytest
-from django.utils import timezone
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import AnonymousUser
 
-from djtriggers.actions import perform
+from djtriggers import actions, operations
 from djtriggers.models import OperatorAction, Trigger
-from tests.testapp.models import NoopTrigger
+from tests.factories import failed, make, processed
 
 pytestmark = pytest.mark.django_db
 
 
-def make(n, **fields):
-    return NoopTrigger.objects.bulk_create([NoopTrigger(**fields) for _ in range(n)])
-
-
-def test_cancel__reports_changed_and_skipped_with_reasons(user):
-    user.is_superuser = True
-    user.save()
-    make(3)
-    make(2, state="processed", date_processed=timezone.now())
-    make(1, state="running", locked_by="w")
-    report = perform("cancel", Trigger.objects.all(), user=user, reason="partner down")
-    assert report.changed == 3
-    assert dict(report.skipped) == {"already processed": 2, "running": 1}
-    assert report.message() == "3 cancelled, 3 skipped: 2 already processed, 1 running"
+def test_perform__records_who_acted_and_logs_each_changed_trigger(user):
+    waiting = make(2)
+    processed()
+    report = operations.perform("cancel", Trigger.objects.all(), user=user, reason="dup")
+    assert report.message() == "2 cancelled, 1 skipped: already processed"
     action = OperatorAction.objects.get()
-    assert (action.kind, action.user, action.reason) == ("cancel", user, "partner down")
-    assert (action.changed, action.skipped) == (3, 3)
-    assert set(action.triggers.values_list("pk", flat=True)) == set(
-        Trigger.objects.cancelled().values_list("pk", flat=True)
+    assert (action.user, action.changed, action.skipped, action.reason) == (user, 2, 1, "dup")
+    assert sorted(LogEntry.objects.values_list("object_id", flat=True)) == sorted(
+        str(t.pk) for t in waiting
     )
+    assert set(LogEntry.objects.values_list("change_message", flat=True)) == {
+        "2 cancelled, 1 skipped: already processed — dup"
+    }
 
 
-def test_reprocess__in_chunks_over_the_whole_set():
-    make(25, state="failed", date_processed=timezone.now(), number_of_tries=5)
-    report = perform("reprocess", Trigger.objects.failed(), chunk_size=4)
-    assert report.changed == 25
-    assert report.message() == "25 reprocessed"
-    assert Trigger.objects.due().count() == 25
-    assert OperatorAction.objects.get().triggers.count() == 25
+def test_perform__leaves_the_permission_check_to_its_caller(user):
+    assert not user.has_perm("djtriggers.reprocess_trigger")
+    failed()
+    report = operations.perform("reprocess", Trigger.objects.all(), user=user)
+    assert report.changed == 1
+    assert Trigger.objects.due().count() == 1
 
 
-def test_reschedule__to_a_time():
-    make(2)
-    when = timezone.now() + timedelta(days=2)
-    report = perform("reschedule", Trigger.objects.all(), when=when)
-    assert report.changed == 2
-    assert set(Trigger.objects.values_list("process_after", flat=True)) == {when}
-    assert OperatorAction.objects.get().process_after == when
+@pytest.mark.parametrize("who", [None, AnonymousUser()])
+def test_perform__code_acting_on_its_own_leaves_no_admin_log(who):
+    make(1)
+    operations.perform("cancel", Trigger.objects.all(), user=who)
+    assert OperatorAction.objects.get().user is None
+    assert not LogEntry.objects.exists()
 
 
-def test_reprocess__spread_paces_the_set_over_the_period():
-    make(10, state="failed", date_processed=timezone.now())
-    start = timezone.now()
-    perform("reprocess", Trigger.objects.all(), spread=timedelta(minutes=10))
-    times = sorted(Trigger.objects.values_list("process_after", flat=True))
-    assert times[0] - start < timedelta(seconds=5)
-    assert timedelta(minutes=8) < times[-1] - start < timedelta(minutes=10)
-    assert len(set(times)) == 10
-
-
-def test_unknown_action__clear_error_and_no_audit_row():
-    with pytest.raises(ValueError, match="use one of reprocess, reschedule, cancel"):
-        perform("delete", Trigger.objects.all())
-    assert not OperatorAction.objects.exists()
-
-
-def test_query_count_grows_with_chunks_not_rows(django_assert_max_num_queries):
-    make(40)
-    # audit row, then per chunk: ids, lock, update, links (plus savepoints), then audit update
-    with django_assert_max_num_queries(3 + 2 * 7):
-        perform("cancel", Trigger.objects.all(), chunk_size=20)
+def test_names__of_the_previews_still_importable():
+    assert operations.VERBS == {
+        "reprocess": "reprocessed",
+        "reschedule": "rescheduled",
+        "cancel": "cancelled",
+        "process": "processed now",
+    }
+    assert operations.CHUNK_SIZE == actions.CHUNK_SIZE
+    assert operations.SKIP_REASONS is actions.SKIP_REASONS
+    assert operations.Report is actions.Report

@@ -287,6 +287,9 @@ def test_wheel__ships_each_template_and_static_file_once_under_its_app(wheel):
     assert {n for n in listed if n.endswith(".py")} <= names
     # Users' type checkers see our annotations.
     assert {"djtriggers/py.typed", "dashboard/py.typed"} <= names
+    # The translations of both apps, compiled, in one catalogue.
+    catalogue = "djtriggers/locale/nl/LC_MESSAGES/django"
+    assert {f"{catalogue}.po", f"{catalogue}.mo"} <= names
 
 
 @pytest.mark.slow

@@ -1,4 +1,6 @@
-"""Statuses, their filters and counts, and the operator operations."""
+"""Trigger querysets and managers (djtriggers.querysets): statuses, counts, operations."""
+
+from __future__ import annotations
 
 from datetime import timedelta
 
@@ -7,29 +9,25 @@ from django.utils import timezone
 
 from djtriggers.lifecycle import Status
 from djtriggers.models import Trigger
-from tests.testapp.models import FailingTrigger, NoopTrigger
+from djtriggers.querysets import status_q
+from tests.factories import due, failed, make, pending
+from tests.testapp.models import BreakfastTrigger, FailingTrigger, NoopTrigger, PayBill
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def one_of_each():
-    """One trigger in every status, by status name."""
-    now = timezone.now()
-    return {
-        "pending": NoopTrigger.objects.create(process_after=now + timedelta(hours=1)),
-        "due": NoopTrigger.objects.create(process_after=now - timedelta(minutes=1)),
-        "running": NoopTrigger.objects.create(
-            state="running", locked_by="w", locked_until=now + timedelta(minutes=1)
-        ),
-        "failed": NoopTrigger.objects.create(
-            state="failed", successful=False, date_processed=now, number_of_tries=5
-        ),
-        "processed": NoopTrigger.objects.create(
-            state="processed", successful=True, date_processed=now
-        ),
-        "cancelled": NoopTrigger.objects.create(state="cancelled", date_processed=now),
-    }
+def test_typed_manager__returns_only_its_type(user):
+    BreakfastTrigger.objects.create()
+    PayBill.objects.create(amount=3, recipient=user)
+    assert BreakfastTrigger.objects.count() == 1
+    assert PayBill.objects.count() == 1
+    assert Trigger.objects.count() == 2
+
+
+def test_get_unprocessed_triggers():
+    waiting = BreakfastTrigger.objects.create()
+    BreakfastTrigger.objects.create().process()
+    assert list(BreakfastTrigger.objects.get_unprocessed_triggers()) == [waiting]
 
 
 def test_status__each_row_reports_its_status(one_of_each):
@@ -110,28 +108,39 @@ def test_cancel__a_cancelled_trigger_is_never_claimed(one_of_each):
     assert Engine().claim(10) == []
 
 
-def test_instance_operations__report_whether_they_changed_the_row(one_of_each):
-    processed = one_of_each["processed"]
-    assert processed.cancel() is False
-    assert processed.status == "processed"
-    due = one_of_each["due"]
-    assert due.cancel() is True
-    assert due.status == "cancelled"
-    assert due.reprocess() is True
-    assert due.status == "due"
-    when = timezone.now() + timedelta(hours=2)
-    assert due.reschedule(when) is True
-    assert due.status == "pending" and due.process_after == when
-
-
-def test_instance_operations__refresh_a_stale_instance(one_of_each):
-    stale = Trigger.objects.get(pk=one_of_each["due"].pk)
-    Trigger.objects.filter(pk=stale.pk).update(state="running", locked_by="w")
-    assert stale.cancel() is False
-    assert stale.status == "running"
-
-
 def test_operations__return_counts_of_a_filtered_set(one_of_each):
     NoopTrigger.objects.bulk_create([NoopTrigger() for _ in range(5)])
     assert Trigger.objects.due().cancel() == 6
     assert Trigger.objects.cancelled().filter(trigger_type="noop").reprocess() == 7
+
+
+def test_status_q__takes_the_time_it_is_given():
+    trigger = pending(due_in=timedelta(minutes=10))
+    later = timezone.now() + timedelta(minutes=11)
+    assert list(Trigger.objects.filter(status_q("due", later))) == [trigger]
+    assert list(Trigger.objects.filter(status_q("pending"))) == [trigger]
+
+
+def test_status_counts__of_a_filtered_set():
+    make(2)
+    failed()
+    BreakfastTrigger.objects.create()
+    counts = Trigger.objects.filter(trigger_type="noop").status_counts()
+    assert counts == {**dict.fromkeys(Status.values, 0), "due": 2, "failed": 1}
+
+
+def test_bulk_create__settles_each_row_like_save():
+    now = timezone.now()
+    done, waiting = NoopTrigger.objects.bulk_create(
+        [NoopTrigger(date_processed=now, successful=True), NoopTrigger()]
+    )
+    assert (done.state, waiting.state) == ("processed", "scheduled")
+    assert Trigger.objects.processed().get() == done
+
+
+def test_manager__of_the_base_class_returns_every_type(user):
+    due()
+    BreakfastTrigger.objects.create()
+    PayBill.objects.create(amount=1, recipient=user)
+    assert Trigger.objects.count() == 3
+    assert NoopTrigger.objects.count() == 1

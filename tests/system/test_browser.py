@@ -11,14 +11,13 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.utils import timezone
 
 from djtriggers.models import Trigger
+from tests import factories
 from tests.testapp.models import FailingTrigger, NoopTrigger
 
 CHROMIUM = "/usr/bin/chromium"
@@ -122,18 +121,12 @@ def tile_count(page: Any, status: str) -> Any:
 
 @pytest.fixture
 def failed(transactional_db) -> Trigger:
-    return FailingTrigger.objects.create(
-        state="failed",
-        date_processed=timezone.now(),
-        number_of_tries=5,
-        last_error="ValueError: no coffee",
-        process_after=timezone.now() - timedelta(minutes=5),
-    )
+    return factories.failed(FailingTrigger, error="ValueError: no coffee", tries=5)
 
 
 @pytest.fixture
 def pending(transactional_db) -> Trigger:
-    return NoopTrigger.objects.create(process_after=timezone.now() + timedelta(hours=1))
+    return factories.pending(NoopTrigger)
 
 
 def test_reprocess__swaps_the_row_and_refreshes_the_tiles(failed, dashboard):

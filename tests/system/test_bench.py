@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench"
 DB = os.environ.get("DJTRIGGERS_TEST_DB", "sqlite")
 ROWS = 2000

@@ -1,35 +1,21 @@
-"""What the dashboard computes (dashboard.stats), its template filters and its system checks."""
+"""What the dashboard shows (dashboard.stats): counts, due board, failures, workers, throughput."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
+from django.db import connection
 from django.utils import timezone
 
 from dashboard import stats
-from dashboard.checks import check_dashboard_requirements
-from dashboard.templatetags.dashboard import duration, throughput_chart
 from djtriggers.exceptions import ProcessError
 from djtriggers.fingerprints import fingerprint
-from djtriggers.models import Trigger, TriggerAttempt, Worker
-from tests.testapp.models import BreakfastTrigger, FailingTrigger, NoopTrigger
+from djtriggers.models import Trigger, TriggerAttempt
+from tests.factories import cancelled, due, failed, make, processed, retried, running, worker
+from tests.testapp.models import BreakfastTrigger, FailingTrigger
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _clear_cache():
-    # The processed column of the type matrix is cached for five minutes.
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def make(n=1, cls=NoopTrigger, **fields):
-    fields.setdefault("process_after", timezone.now() - timedelta(minutes=5))
-    return cls.objects.bulk_create([cls(**fields) for _ in range(n)])
 
 
 def every_status():
@@ -39,13 +25,12 @@ def every_status():
     make(1, process_after=now + timedelta(hours=1))
     make(1)
     make(1, process_after=None)
-    make(1, state="running", locked_by="w1", locked_until=now)
-    make(3, state="failed", date_processed=now)
-    make(2, cls=BreakfastTrigger, state="processed", date_processed=now, successful=True)
-    make(1, state="cancelled", date_processed=now)
-
-
-# --- counts ----------------------------------------------------------------------
+    running(worker="w1", until=now)
+    for _ in range(3):
+        failed(at=now)
+    for _ in range(2):
+        processed(BreakfastTrigger, at=now)
+    cancelled(at=now)
 
 
 def test_status_counts__six_keys_equal_to_the_models_counts():
@@ -92,27 +77,16 @@ def test_type_matrix__every_status_per_type_sorted():
     }
 
 
-# --- due board ----------------------------------------------------------------------
-
-
 def test_due_board__lag_percentiles_over_the_last_hour():
     now = timezone.now()
     # Lags of 1..100 seconds: p50 is 50s, p95 is 95s (nearest rank).
-    NoopTrigger.objects.bulk_create(
-        NoopTrigger(
-            state="processed",
-            successful=True,
+    for lag in range(1, 101):
+        processed(
             process_after=now - timedelta(minutes=30),
-            date_processed=now - timedelta(minutes=30) + timedelta(seconds=lag),
+            at=now - timedelta(minutes=30) + timedelta(seconds=lag),
         )
-        for lag in range(1, 101)
-    )
     # Older than an hour: not in the sample.
-    make(
-        state="processed",
-        process_after=now - timedelta(hours=3),
-        date_processed=now - timedelta(hours=2),
-    )
+    processed(process_after=now - timedelta(hours=3), at=now - timedelta(hours=2))
     [row] = stats.due_board(now)
     assert row.trigger_type == "noop"
     assert row.due == 0
@@ -149,7 +123,7 @@ def test_oldest_due_age_seconds():
     now = timezone.now()
     assert stats.oldest_due_age_seconds(now) is None
     make(process_after=now + timedelta(minutes=5))  # pending
-    make(state="failed", process_after=now - timedelta(hours=5), date_processed=now)
+    failed(process_after=now - timedelta(hours=5), at=now)
     assert stats.oldest_due_age_seconds(now) is None
     make(process_after=now - timedelta(seconds=90))
     assert stats.oldest_due_age_seconds(now) == 90
@@ -157,20 +131,14 @@ def test_oldest_due_age_seconds():
     assert stats.oldest_due_age_seconds(now) == 120
 
 
-# --- upcoming ---------------------------------------------------------------------
-
-
 def test_upcoming__pending_only_soonest_first():
     now = timezone.now()
     later = make(process_after=now + timedelta(hours=2))[0]
     sooner = make(process_after=now + timedelta(minutes=2))[0]
     make()  # due
-    make(state="cancelled", process_after=now + timedelta(hours=1), date_processed=now)
+    cancelled(process_after=now + timedelta(hours=1), at=now)
     assert [t.pk for t in stats.upcoming()] == [sooner.pk, later.pk]
     assert len(stats.upcoming(limit=1)) == 1
-
-
-# --- failure groups -------------------------------------------------------------------
 
 
 def test_failure_groups__failures_differing_only_by_an_id_are_one_group(settings):
@@ -200,30 +168,24 @@ def test_failure_groups__failures_differing_only_by_an_id_are_one_group(settings
 def test_failure_groups__largest_first_and_limited():
     now = timezone.now()
     for n, message in [(1, "a"), (3, "b"), (2, "c")]:
-        make(
-            n,
-            state="failed",
-            date_processed=now,
-            last_error=f"ValueError: {message}",
-            error_fingerprint=fingerprint("noop", "ValueError", message),
-        )
-    make(state="scheduled", error_fingerprint="x")  # not failed
+        for _ in range(n):
+            failed(
+                at=now,
+                error=f"ValueError: {message}",
+                fingerprint=fingerprint("noop", "ValueError", message),
+            )
+    retried(error="ValueError: x")  # not failed
     groups = stats.failure_groups()
     assert [g.count for g in groups] == [3, 2, 1]
     assert [g.sample for g in groups] == ["ValueError: b", "ValueError: c", "ValueError: a"]
     assert len(stats.failure_groups(limit=2)) == 2
 
 
-# --- workers ---------------------------------------------------------------------------
-
-
 def test_workers__stale_after_a_lease_without_heartbeat(settings):
     settings.DJTRIGGERS_LEASE_SECONDS = 60
     now = timezone.now()
-    Worker.objects.create(name="a", host="h1", pid=1, last_seen=now - timedelta(seconds=5))
-    Worker.objects.create(
-        name="b", host="h2", pid=2, last_seen=now - timedelta(minutes=5), current_trigger_id=7
-    )
+    worker("a", host="h1", pid=1, last_seen=now - timedelta(seconds=5))
+    worker("b", host="h2", pid=2, last_seen=now - timedelta(minutes=5), current_trigger_id=7)
     fresh, stale = stats.workers(now)
     assert (fresh.name, fresh.stale, fresh.age) == ("a", False, timedelta(seconds=5))
     assert (stale.name, stale.stale) == ("b", True)
@@ -240,9 +202,6 @@ def test_workers__stale_after_a_lease_without_heartbeat(settings):
     }
 
 
-# --- throughput ---------------------------------------------------------------------------
-
-
 def attempt(trigger, outcome, finished_at):
     return TriggerAttempt(
         trigger=trigger,
@@ -255,7 +214,7 @@ def attempt(trigger, outcome, finished_at):
 
 def test_throughput__processed_and_failed_per_minute_over_the_last_hour():
     now = timezone.now().replace(second=30, microsecond=0)
-    trigger = make()[0]
+    trigger = due()
     TriggerAttempt.objects.bulk_create(
         [
             attempt(trigger, "success", now),
@@ -282,55 +241,71 @@ def test_throughput__peak_is_at_least_one():
     assert stats.throughput().peak == 1
 
 
-# --- template filters -----------------------------------------------------------------------
+# --- the estimate of a large table -------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [
-        (None, "-"),
-        (timedelta(seconds=3), "3s"),
-        (250, "4m 10s"),
-        (timedelta(hours=2, minutes=5, seconds=9), "2h 5m"),
-        (timedelta(days=3, hours=4), "3d 4h"),
-    ],
+def test_processed_count__estimated_from_a_large_tables_estimate():
+    processed()
+    assert stats.counts_are_estimated(stats.EXACT_UP_TO + 1)
+    assert stats.processed_count(others=10, estimate=stats.EXACT_UP_TO + 1) == stats.EXACT_UP_TO - 9
+
+
+@pytest.mark.parametrize("estimate", [None, 0, stats.EXACT_UP_TO])
+def test_processed_count__counted_exactly_up_to_the_limit(estimate):
+    processed()
+    assert not stats.counts_are_estimated(estimate)
+    assert stats.processed_count(others=10, estimate=estimate) == 1
+
+
+def test_processed_count__an_estimate_below_the_other_rows_is_not_negative():
+    assert stats.processed_count(others=stats.EXACT_UP_TO * 2, estimate=stats.EXACT_UP_TO + 1) == 0
+
+
+def test_status_counts__from_a_type_matrix_without_counting_again(django_assert_num_queries):
+    every_status()
+    matrix = stats.type_matrix()
+    with django_assert_num_queries(1):  # the processed count
+        counts = stats.status_counts(matrix=matrix)
+    assert counts == Trigger.objects.status_counts()
+
+
+def test_status_counts__with_an_estimate_the_processed_count_is_read_from_it():
+    every_status()
+    counts = stats.status_counts(estimate=stats.EXACT_UP_TO + 100)
+    others = sum(n for status, n in counts.items() if status != "processed")
+    assert counts["processed"] == stats.EXACT_UP_TO + 100 - others
+
+
+def test_table_estimate__none_but_on_postgresql():
+    make(3)
+    if connection.vendor != "postgresql":
+        assert stats.table_estimate() is None
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Trigger._meta.db_table}")
+    assert stats.table_estimate() == 3
+
+
+# --- the due board, the parts of a type -----------------------------------------------
+
+
+def test_due_board__rows_with_and_without_process_after_of_one_type_add_up():
+    now = timezone.now()
+    make(2, process_after=now - timedelta(minutes=3))
+    make(1, process_after=None, date_received=now - timedelta(minutes=7))
+    make(1, process_after=None, date_received=now - timedelta(minutes=1))
+    [row] = stats.due_board(now)
+    assert (row.trigger_type, row.due) == ("noop", 4)
+    assert row.oldest_due_age == timedelta(minutes=7)
+
+
+@pytest.mark.xfail(
+    connection.vendor == "postgresql",
+    strict=True,
+    reason="bug: on PostgreSQL the processed count leaves out rows without process_after",
 )
-def test_duration(value, text):
-    assert duration(value) == text
-
-
-def test_throughput_chart__an_svg_with_one_point_per_minute():
-    svg = throughput_chart(stats.throughput())
-    assert svg.startswith("<svg")
-    assert svg.count('class="djt-line-') == 2
-    assert "1/min" in svg
-
-
-# --- system checks ----------------------------------------------------------------------------
-
-
-def test_checks__pass_with_the_test_settings():
-    assert check_dashboard_requirements() == []
-
-
-@pytest.mark.parametrize(
-    ("app", "package"),
-    [
-        ("django_htmx", "django-htmx"),
-        ("template_partials", "django-template-partials"),
-        ("django_filters", "django-filter"),
-    ],
-)
-def test_checks__e006_for_a_missing_app(settings, app, package):
-    settings.INSTALLED_APPS = [a for a in settings.INSTALLED_APPS if a != app]
-    [error] = check_dashboard_requirements()
-    assert error.id == "djtriggers.E006"
-    assert package in error.msg
-    assert error.hint.startswith(f'Add "{app}" to INSTALLED_APPS')
-
-
-def test_checks__e007_for_a_missing_middleware(settings):
-    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "htmx" not in m]
-    [error] = check_dashboard_requirements()
-    assert error.id == "djtriggers.E007"
-    assert error.hint == 'Add "django_htmx.middleware.HtmxMiddleware" to MIDDLEWARE.'
+def test_due_board__a_type_processed_without_process_after_has_no_lag():
+    now = timezone.now()
+    processed(process_after=None, at=now - timedelta(minutes=1))
+    [row] = stats.due_board(now)
+    assert (row.processed_last_hour, row.lag_p50, row.lag_p95) == (1, None, None)

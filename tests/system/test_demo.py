@@ -21,7 +21,7 @@ from django.test import override_settings
 
 from djtriggers.models import Status, Trigger
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
