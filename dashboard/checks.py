@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings as django_settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Tags, register
+from django.urls import get_resolver
 
 from djtriggers.checks import setting_errors
 
@@ -44,3 +45,20 @@ def check_dashboard_requirements(**kwargs: Any) -> list[Error]:
 @register()
 def check_dashboard_settings(**kwargs: Any) -> list[Error]:
     return setting_errors(settings)
+
+
+@register(Tags.urls)
+def check_dashboard_admin_site(**kwargs: Any) -> list[Error]:
+    """The admin site the dashboard links to is in the URLconf."""
+    name = settings.DASHBOARD_ADMIN_SITE
+    sites = get_resolver().app_dict.get("admin", [])
+    if isinstance(name, str) and name in sites:
+        return []
+    return [
+        Error(
+            f"DJTRIGGERS_DASHBOARD_ADMIN_SITE = {name!r} names no admin site in the URLconf.",
+            hint="Set it to the name of the AdminSite whose trigger pages the dashboard "
+            f"links to (in the URLconf: {', '.join(map(repr, sorted(sites))) or 'none'}).",
+            id="djtriggers.E010",
+        )
+    ]

@@ -14,6 +14,9 @@ class DashboardSettings(BaseSettings):
     # How often the dashboard refreshes itself: it shows and polls "every Ns",
     # so a fraction would be rounded.
     DASHBOARD_REFRESH_SECONDS = Setting(5.0, Bounds(1, HOUR, whole=True, seconds=True))
+    # The admin site (its name, as in AdminSite(name=...)) whose trigger pages
+    # the dashboard links to; checked by check_dashboard_admin_site.
+    DASHBOARD_ADMIN_SITE = Setting("admin")
 
 
 settings = DashboardSettings()
