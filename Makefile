@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DBS ?= sqlite postgres mariadb
 
-.PHONY: demo test lint check test-sqlite test-postgres test-mariadb services bench clean
+.PHONY: demo test lint check test-sqlite test-postgres test-mariadb services bench clean messages
 
 $(BIN)/.installed: pyproject.toml
 	bash .ci/system-packages.sh
@@ -39,6 +39,20 @@ test: venv services lint check
 
 test-%: venv services
 	DJTRIGGERS_TEST_DB=$* $(BIN)/pytest $(PYTEST_ARGS)
+
+# The translations: one catalogue for both apps, djtriggers/locale/<language>/LC_MESSAGES/.
+# makemessages reads djtriggers/, dashboard/ and templates/ (LOCALE_PATHS in
+# tests/settings.py sends all their strings to that catalogue) and merges them into
+# django.po; translate what it adds, then run this again to compile the django.mo
+# that ships (and is committed). tests/test_translations.py checks both are complete.
+LANGUAGES ?= nl
+I18N_SKIP := .* tests demo bench build dist node_modules *.egg-info static
+DJANGO := DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python -m django
+
+messages: venv
+	$(DJANGO) makemessages $(addprefix --locale=,$(LANGUAGES)) --add-location=file --no-obsolete \
+		$(foreach p,$(I18N_SKIP),--ignore='$(p)')
+	$(DJANGO) compilemessages $(addprefix --locale=,$(LANGUAGES)) $(foreach p,$(I18N_SKIP),--ignore='$(p)')
 
 demo: venv
 	$(BIN)/python demo/run.py

@@ -5,9 +5,11 @@ The database comes from BENCH_DB and BENCH_DB_NAME (see ``common.py``), which
 """
 
 from importlib.util import find_spec
+from pathlib import Path
 
 from common import SECRET_KEY, TIME_ZONE, USE_TZ, databases  # noqa: F401
 
+ROOT = Path(__file__).resolve().parent.parent
 DEBUG = False
 ALLOWED_HOSTS = ["testserver"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -34,6 +36,8 @@ ROOT_URLCONF = "admin_urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # The checkout's templates and static files are in the top-level folders.
+        "DIRS": [ROOT / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -45,4 +49,5 @@ TEMPLATES = [
     }
 ]
 STATIC_URL = "/static/"
+STATICFILES_DIRS = [ROOT / "static"]
 DATABASES = databases()

@@ -4,6 +4,8 @@ from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from djtriggers.lifecycle import Status
 from djtriggers.models import Trigger
@@ -17,15 +19,18 @@ class TriggerFilter(django_filters.FilterSet):
     """The list's filters: status, type, source and a received-date range."""
 
     status = django_filters.ChoiceFilter(
-        choices=Status.choices, method="filter_status", empty_label="any status", label="Status"
+        choices=Status.choices,
+        method="filter_status",
+        empty_label=_("any status"),
+        label=_("Status"),
     )
     type = django_filters.ChoiceFilter(
-        field_name="trigger_type", choices=[], empty_label="any type", label="Type"
+        field_name="trigger_type", choices=[], empty_label=_("any type"), label=_("Type")
     )
     source = django_filters.CharFilter(
-        field_name="source", lookup_expr="startswith", label="Source starts with"
+        field_name="source", lookup_expr="startswith", label=_("Source starts with")
     )
-    received = django_filters.DateFromToRangeFilter(field_name="date_received", label="Received")
+    received = django_filters.DateFromToRangeFilter(field_name="date_received", label=_("Received"))
 
     class Meta:
         model = Trigger
@@ -38,7 +43,7 @@ class TriggerFilter(django_filters.FilterSet):
         # matrix and the failure groups link to it, so it is a choice when asked for.
         asked = (self.data or {}).get("type", "")
         if asked and asked not in dict(choices) and len(asked) <= TYPE_MAX_LENGTH:
-            choices.append((asked, f"{asked} (no class)"))
+            choices.append((asked, gettext("%(type)s (no class)") % {"type": asked}))
         self.filters["type"].extra["choices"] = choices
 
     def filter_status(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:

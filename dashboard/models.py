@@ -1,3 +1,5 @@
+from django.utils.translation import gettext_lazy as _
+
 from djtriggers.models import Worker
 
 
@@ -6,6 +8,6 @@ class Dashboard(Worker):
 
     class Meta:
         proxy = True
-        verbose_name = "live dashboard"
-        verbose_name_plural = "live dashboard"
+        verbose_name = _("live dashboard")
+        verbose_name_plural = _("live dashboard")
         default_permissions = ()

@@ -171,7 +171,7 @@ Lags = dict[str, tuple[timedelta | None, timedelta | None, int]]
 def _lags_last_hour(now: datetime) -> Lags:
     """{type: (p50, p95, processed)} of the lag from process_after to processing."""
     since = now - timedelta(hours=1)
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql":  # pragma: no cover - PostgreSQL only
         return _lags_in_postgres(since)
     done = Counter(
         Trigger.objects.filter(state=State.PROCESSED, date_processed__gte=since).values_list(
@@ -196,7 +196,7 @@ def _lags_last_hour(now: datetime) -> Lags:
     return lags
 
 
-def _lags_in_postgres(since: datetime) -> Lags:
+def _lags_in_postgres(since: datetime) -> Lags:  # pragma: no cover - PostgreSQL only
     # The same nearest-rank percentiles, over the whole hour, computed in the database.
     lag = "greatest(date_processed - process_after, '0')"
     sql = f"""

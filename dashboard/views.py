@@ -7,7 +7,9 @@ they asked for (``request.htmx.target``).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
@@ -16,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from djtriggers import actions
@@ -29,6 +32,8 @@ from .conf import settings
 from .filters import TriggerFilter
 from .http import HtmxHttpRequest
 
+P = ParamSpec("P")
+R = TypeVar("R", bound=HttpRequest)
 PAGE_SIZE = 50
 TEMPLATE = "dashboard/index.html"
 # The event every mutating view sends, and the live parts listen for.
@@ -45,11 +50,26 @@ def _must_view(request: HttpRequest) -> None:
         raise PermissionDenied
 
 
+def on_admin_site(
+    view: Callable[Concatenate[R, P], HttpResponse],
+) -> Callable[Concatenate[R, P], HttpResponse]:
+    """The page's links to the admin ({% url 'admin:...' %}) open on the site
+    named by DJTRIGGERS_DASHBOARD_ADMIN_SITE, as the admin's own pages do."""
+
+    @wraps(view)
+    def wrapper(request: R, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        request.current_app = settings.DASHBOARD_ADMIN_SITE
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 # --- the page ------------------------------------------------------------------
 
 
 @staff_member_required
 @require_GET
+@on_admin_site
 def index(request: HtmxHttpRequest) -> HttpResponse:
     _must_view(request)
     target = request.htmx.target if request.htmx else None
@@ -86,7 +106,7 @@ def live_context() -> dict[str, Any]:
         "failure_groups": stats.failure_groups(),
         "workers": stats.workers(now),
         "throughput": stats.throughput(now),
-        "statuses": Status.values,
+        "statuses": list(Status),  # {{ status }} is the value, {{ status.label }} its name
         "now": now,
     }
 
@@ -99,7 +119,7 @@ def list_context(request: HttpRequest) -> dict[str, Any]:
     before = request.GET.get("before", "")
     # isascii(): superscript and fullwidth digits pass str.isdigit() but are no trigger id.
     if before and not (before.isascii() and before.isdigit()):
-        error = f"'before' must be a trigger id, not {before!r}."
+        error = gettext("'before' must be a trigger id, not %(value)s.") % {"value": repr(before)}
     elif filterset.is_valid():
         qs = filterset.qs.order_by("-pk")
         if before:
@@ -176,6 +196,7 @@ def health(request: HttpRequest) -> JsonResponse:
 
 @staff_member_required
 @require_POST
+@on_admin_site
 def trigger_action(request: HtmxHttpRequest, pk: int, kind: str) -> HttpResponse:
     """An action on one trigger; one that needs a confirmation asks first."""
     action = ROW_ACTIONS.get(kind)
@@ -189,7 +210,7 @@ def trigger_action(request: HtmxHttpRequest, pk: int, kind: str) -> HttpResponse
         return _row(request, "confirm_row", context, changed=False)
     form = ActionForm(action, request.POST)
     if not form.is_valid():
-        context["error"] = f"Not {action.verb}: {_first_error(form)}"
+        context["error"] = _not_done(action, _first_error(form))
         return _row(request, "row_message", context, changed=False)
     report = actions.perform(
         action, Trigger.objects.filter(pk=pk), user=request.user, **form.values()
@@ -198,13 +219,18 @@ def trigger_action(request: HtmxHttpRequest, pk: int, kind: str) -> HttpResponse
     if report.changed:
         context["message"] = report.message()
     else:
-        reasons = ", ".join(report.skipped) or "nothing to do"
-        context["error"] = f"Not {action.verb}: {reasons}."
+        reasons = report.reasons() or gettext("nothing to do")
+        # Translators: "Not cancelled: already processed."
+        context["error"] = gettext("Not %(verb)s: %(reasons)s.") % {
+            "verb": action.verb,
+            "reasons": reasons,
+        }
     return _row(request, "row_message", context, changed=bool(report.changed))
 
 
 @staff_member_required
 @require_POST
+@on_admin_site
 def group_action(request: HtmxHttpRequest, kind: str) -> HttpResponse:
     """An action on every failed trigger of a failure group; always asks first."""
     action = GROUP_ACTIONS.get(kind)
@@ -225,7 +251,7 @@ def group_action(request: HtmxHttpRequest, kind: str) -> HttpResponse:
     }
     form = ActionForm(action, request.POST)
     if not form.is_valid():
-        context["error"] = f"Not {action.verb}: {_first_error(form)}"
+        context["error"] = _not_done(action, _first_error(form))
         return _fragment(request, "group_message", context, changed=False)
     if request.POST.get("confirm") != "yes":
         return _fragment(request, "confirm_group", context, changed=False)
@@ -236,6 +262,11 @@ def group_action(request: HtmxHttpRequest, kind: str) -> HttpResponse:
 
 def _first_error(form: ActionForm) -> str:
     return next(str(errors[0]) for errors in form.errors.values())
+
+
+def _not_done(action: Action, error: str) -> str:
+    # Translators: "Not rescheduled: " and why, a sentence of its own.
+    return gettext("Not %(verb)s: %(error)s") % {"verb": action.verb, "error": error}
 
 
 def _row(

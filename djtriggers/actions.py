@@ -21,11 +21,14 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, ngettext, ngettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from . import lifecycle
 from .audit import log_entries, person
@@ -34,6 +37,9 @@ from .exceptions import ProcessError, ProcessLaterError, TriggerDataMissing, Unk
 from .lifecycle import Status
 from .models import OperatorAction, Trigger
 from .times import LATEST, MAX_DURATION, check_in_range
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 CHUNK_SIZE = 1000
 REASON_MAX_LENGTH = 1000
@@ -49,15 +55,16 @@ class Action:
     """One thing an operator may do to triggers."""
 
     name: str  # also OperatorAction.kind and the admin URL's last part
-    label: str  # a button's text
-    verb: str  # "3 reprocessed"
+    label: StrOrPromise  # a button's text
+    verb: StrOrPromise  # "not reprocessed: ..."
+    done: StrOrPromise  # "3 reprocessed": an ngettext_lazy counting "count"
     permission: str  # a codename of djtriggers' permissions
     statuses: tuple[Status, ...]  # the statuses it applies to; other triggers are skipped
     transition: lifecycle.Transition | None  # None: "process now" runs the trigger
     needs_time: bool = False  # asks for the new process_after
     spreads: bool = False  # may pace the triggers over a period
     confirm: bool = False  # asks before acting, even on one trigger
-    help: str = ""
+    help: StrOrPromise = ""
 
     def allowed(self, user: Any) -> bool:
         return bool(user.has_perm(f"{Trigger._meta.app_label}.{self.permission}"))
@@ -68,54 +75,58 @@ class Action:
 
 REPROCESS = Action(
     "reprocess",
-    "Reprocess",
-    "reprocessed",
+    _("Reprocess"),
+    _("reprocessed"),
+    ngettext_lazy("%(count)d reprocessed", "%(count)d reprocessed", "count"),
     "reprocess_trigger",
     REVIVABLE,
     lifecycle.REVIVE,
     spreads=True,
-    help="due now, failure state cleared, a fresh tries budget",
+    help=_("due now, failure state cleared, a fresh tries budget"),
 )
 RESCHEDULE = Action(
     "reschedule",
-    "Reschedule",
-    "rescheduled",
+    _("Reschedule"),
+    _("rescheduled"),
+    ngettext_lazy("%(count)d rescheduled", "%(count)d rescheduled", "count"),
     "reschedule_trigger",
     REVIVABLE,
     lifecycle.REVIVE,
     needs_time=True,
     spreads=True,
-    help="due at the time given, with a fresh tries budget",
+    help=_("due at the time given, with a fresh tries budget"),
 )
 CANCEL = Action(
     "cancel",
-    "Cancel",
-    "cancelled",
+    _("Cancel"),
+    _("cancelled"),
+    ngettext_lazy("%(count)d cancelled", "%(count)d cancelled", "count"),
     "cancel_trigger",
     WAITING,
     lifecycle.CANCEL,
     confirm=True,
-    help="will not be processed (reprocess brings it back)",
+    help=_("will not be processed (reprocess brings it back)"),
 )
 PROCESS = Action(
     "process",
-    "Process now",
-    "processed now",
+    _("Process now"),
+    _("processed now"),
+    ngettext_lazy("%(count)d processed now", "%(count)d processed now", "count"),
     "reprocess_trigger",
     (Status.DUE,),
     None,
-    help=f"runs in this request, at most {PROCESS_NOW_LIMIT} triggers",
+    help=format_lazy(_("runs in this request, at most {limit} triggers"), limit=PROCESS_NOW_LIMIT),
 )
 ACTIONS: dict[str, Action] = {a.name: a for a in (REPROCESS, RESCHEDULE, CANCEL, PROCESS)}
 
 # Why a trigger was left alone, by its status.
-SKIP_REASONS: dict[str, str] = {
-    Status.PENDING: "not due yet",
-    Status.DUE: "due",
-    Status.RUNNING: "running",
-    Status.PROCESSED: "already processed",
-    Status.FAILED: "already failed",
-    Status.CANCELLED: "already cancelled",
+SKIP_REASONS: dict[str, StrOrPromise] = {
+    Status.PENDING: _("not due yet"),
+    Status.DUE: pgettext_lazy("why a trigger was skipped", "due"),
+    Status.RUNNING: pgettext_lazy("why a trigger was skipped", "running"),
+    Status.PROCESSED: _("already processed"),
+    Status.FAILED: _("already failed"),
+    Status.CANCELLED: _("already cancelled"),
 }
 
 
@@ -145,29 +156,40 @@ def validate(
     reason: str = "",
 ) -> None:
     """Raise ActionError (saying how to fix it) unless the action can run with these values."""
+    named = {"action": action.label}
     if action.needs_time and when is None:
-        raise ActionError(f"{action.label} needs a time: when should the triggers be processed?")
+        raise ActionError(
+            gettext("%(action)s needs a time: when should the triggers be processed?") % named
+        )
     if when is not None:
         if not action.needs_time:
-            raise ActionError(f"{action.label} takes no time; reschedule to choose one.")
+            raise ActionError(
+                gettext("%(action)s takes no time; reschedule to choose one.") % named
+            )
         try:
             check_in_range(when)
         except ValueError as exc:
             raise ActionError(str(exc)) from None
     if spread is not None:
         if not action.spreads:
-            raise ActionError(f"{action.label} cannot be spread over a period.")
+            raise ActionError(gettext("%(action)s cannot be spread over a period.") % named)
         if not timedelta() <= spread <= MAX_DURATION:
-            raise ActionError(f"Spread over at most {MAX_DURATION.days} days.")
+            raise ActionError(
+                gettext("Spread over at most %(days)d days.") % {"days": MAX_DURATION.days}
+            )
         start = when or timezone.now()
         if start + spread > LATEST:
             raise ActionError(
-                f"Spread over {spread}, the last triggers would be due after the latest time "
-                f"({LATEST:%Y-%m-%d %H:%M} UTC): choose an earlier time or a shorter period."
+                gettext(
+                    "Spread over %(spread)s, the last triggers would be due after the latest "
+                    "time (%(latest)s UTC): choose an earlier time or a shorter period."
+                )
+                % {"spread": spread, "latest": f"{LATEST:%Y-%m-%d %H:%M}"}
             )
     if len(reason) > REASON_MAX_LENGTH:
         raise ActionError(
-            f"The reason is {len(reason)} characters long; keep it to {REASON_MAX_LENGTH}."
+            gettext("The reason is %(length)d characters long; keep it to %(limit)d.")
+            % {"length": len(reason), "limit": REASON_MAX_LENGTH}
         )
 
 
@@ -177,7 +199,7 @@ class Report:
 
     action: Action
     changed: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[StrOrPromise] = field(default_factory=Counter)  # reason: how many
     audit: OperatorAction | None = None
 
     @property
@@ -186,21 +208,35 @@ class Report:
 
     def message(self) -> str:
         """E.g. "3 cancelled, 2 skipped: already processed", or "…: 1 running, 1 …"."""
-        text = f"{self.changed} {self.action.verb}"
+        text = str(self.action.done % {"count": self.changed})
         skipped = {reason: n for reason, n in self.skipped.items() if n}
+        if not skipped:
+            return text
         if len(skipped) == 1:
-            [(reason, n)] = skipped.items()
-            text += f", {n} skipped: {reason}"
-        elif skipped:
+            [reasons] = [str(reason) for reason in skipped]
+        else:
             reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(skipped.items()))
-            text += f", {sum(skipped.values())} skipped: {reasons}"
-        return text
+        total = sum(skipped.values())
+        return ngettext(
+            # Translators: "3 cancelled, 2 skipped: already processed".
+            "%(done)s, %(count)d skipped: %(reasons)s",
+            "%(done)s, %(count)d skipped: %(reasons)s",
+            total,
+        ) % {"done": text, "count": total, "reasons": reasons}
+
+    def reasons(self) -> str:
+        """Why triggers were skipped, e.g. "already processed, running" ("" if none were)."""
+        return ", ".join(str(reason) for reason, n in self.skipped.items() if n)
 
 
 def check_permission(action: Action, user: Any) -> None:
     if user is not None and not action.allowed(user):
         raise PermissionDenied(
-            f"{action.label} needs the permission {Trigger._meta.app_label}.{action.permission}."
+            gettext("%(action)s needs the permission %(permission)s.")
+            % {
+                "action": action.label,
+                "permission": f"{Trigger._meta.app_label}.{action.permission}",
+            }
         )
 
 
@@ -232,7 +268,7 @@ def perform(
     total = queryset.count() if spread else 0
     audit = OperatorAction.objects.create(
         kind=action.name,
-        user=person(user),
+        **OperatorAction.actor(person(user)),
         reason=reason,
         process_after=when,
         spread=spread,
@@ -306,15 +342,18 @@ def process(
     triggers = list(queryset.order_by("pk")[: PROCESS_NOW_LIMIT + 1])
     if len(triggers) > PROCESS_NOW_LIMIT:
         raise ActionError(
-            f"Processing now runs in this request: select at most {PROCESS_NOW_LIMIT} "
-            "triggers, or reprocess them for the workers."
+            gettext(
+                "Processing now runs in this request: select at most %(limit)d "
+                "triggers, or reprocess them for the workers."
+            )
+            % {"limit": PROCESS_NOW_LIMIT}
         )
     outcomes = [(trigger, *_process_one(trigger)) for trigger in triggers]
     ran = [trigger for trigger, _, ok in outcomes if ok is not None]
     if ran:
         report = Report(PROCESS, changed=len(ran))
         report.audit = OperatorAction.objects.create(
-            kind=PROCESS.name, user=person(user), reason=reason, changed=len(ran)
+            kind=PROCESS.name, **OperatorAction.actor(person(user)), reason=reason, changed=len(ran)
         )
         report.audit.triggers.add(*ran)
         lines = {t.pk: f"{PROCESS.verb.capitalize()}: {text}" for t, text, _ in outcomes}
@@ -329,21 +368,23 @@ def _process_one(trigger: Trigger) -> tuple[str, bool | None]:
         trigger.process()
     except ProcessLaterError as exc:  # not due: nothing ran
         when = f"{exc.process_after:%Y-%m-%d %H:%M:%S}"
-        return f"not due until {when}; reprocess it to make it due now", None
+        text = gettext("not due until %(when)s; reprocess it to make it due now")
+        return text % {"when": when}, None
     except ProcessError as exc:
-        return f"failed ({exc}); try {trigger.number_of_tries} recorded", False
+        text = gettext("failed (%(error)s); try %(number)d recorded")
+        return text % {"error": exc, "number": trigger.number_of_tries}, False
     except (UnknownTriggerType, TriggerDataMissing) as exc:
-        return f"not processed: {exc}", None
+        return gettext("not processed: %(error)s") % {"error": exc}, None
     except Trigger.DoesNotExist:
-        return "not processed: it was deleted meanwhile", None
+        return gettext("not processed: it was deleted meanwhile"), None
     if trigger.state == lifecycle.State.PROCESSED and state != lifecycle.State.PROCESSED:
-        return "processed", True
+        return gettext("processed"), True
     if trigger.state == lifecycle.State.SCHEDULED and trigger.process_after != process_after:
         when = f"{trigger.process_after:%Y-%m-%d %H:%M:%S}"
-        return f"asked to run again at {when}", True
+        return gettext("asked to run again at %(when)s") % {"when": when}, True
     if trigger.state in (lifecycle.State.SCHEDULED, lifecycle.State.RUNNING):
-        return "left alone: a worker is processing it", None
-    return f"left alone: {SKIP_REASONS[trigger.status]}", None
+        return gettext("left alone: a worker is processing it"), None
+    return gettext("left alone: %(reason)s") % {"reason": SKIP_REASONS[trigger.status]}, None
 
 
 def _chunks(queryset: QuerySet[Any], size: int) -> Iterator[list[Any]]:

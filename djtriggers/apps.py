@@ -1,10 +1,11 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class DjtriggersConfig(AppConfig):
     name = "djtriggers"
-    verbose_name = "Triggers"
+    verbose_name = _("Triggers")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -335,7 +335,7 @@ def insert_attempt_rows(attempts: Sequence[Attempt], worker: str, using: str) ->
     columns = ", ".join(connection.ops.quote_name(column) for column in ATTEMPT_COLUMNS)
     rows = [attempt.row(worker, connection) for attempt in attempts]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql":  # pragma: no cover - PostgreSQL only
             # One array per column: a short statement that psycopg need not parse per row.
             arrays = ", ".join(f"%s::{kind}[]" for kind in POSTGRES_TYPES)
             sql = f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})"

@@ -36,11 +36,11 @@ def estimated_rows(model: type[Model], using: str = "default") -> int | None:
     connection = connections[using]
     if connection.vendor != "postgresql":
         return None
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor:  # pragma: no cover - PostgreSQL only
         cursor.execute(
             "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
             [model._meta.db_table],
         )
         row = cursor.fetchone()
     # -1 until the table is first vacuumed or analyzed: no estimate yet.
-    return int(row[0]) if row and row[0] >= 0 else None
+    return int(row[0]) if row and row[0] >= 0 else None  # pragma: no cover - PostgreSQL only

@@ -11,15 +11,19 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from . import times
 from .actions import Action, ActionError, validate
 
-WHEN_HELP = (
+WHEN_HELP = _(
+    # Translators: keep the examples and the last word, "now", as they are: it is what people type.
     "A date and time (2026-12-24 18:00, in the server's time zone), "
     "a delay from now (+2h, +30m, +1d) or now."
 )
-SPREAD_HELP = "Pace the triggers over this period (e.g. 30m, 1h, 1d) instead of all at once."
+# Translators: keep the examples as they are (the units are typed in English).
+SPREAD_HELP = _("Pace the triggers over this period (e.g. 30m, 1h, 1d) instead of all at once.")
 
 
 class ParsedField(forms.CharField):
@@ -58,18 +62,21 @@ class ActionForm(forms.Form):
         super().__init__(data, **kwargs)
         self.action = action
         if action.needs_time:
-            self.fields["process_after"] = WhenField(label="Process after", help_text=WHEN_HELP)
+            self.fields["process_after"] = WhenField(label=_("Process after"), help_text=WHEN_HELP)
         if action.spreads and (spread or action.needs_time):
+            # Translators: "Optional. " before a field's help text.
+            optional = format_lazy(_("Optional. {}"), SPREAD_HELP)
             self.fields["spread"] = PeriodField(
-                label="Spread over",
+                label=_("Spread over"),
                 required=spread,
-                help_text=SPREAD_HELP if spread else "Optional. " + SPREAD_HELP,
+                help_text=SPREAD_HELP if spread else optional,
             )
         self.fields["reason"] = forms.CharField(
+            label=_("Reason"),
             required=False,
             max_length=1000,
             widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
-            help_text="Optional; kept in the audit trail of every trigger changed.",
+            help_text=_("Optional; kept in the audit trail of every trigger changed."),
         )
 
     def clean(self) -> dict[str, Any]:

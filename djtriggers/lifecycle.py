@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from .times import check_in_range
 
@@ -42,21 +43,22 @@ if TYPE_CHECKING:
     from django.db.models import QuerySet
 
 
+# The values are stored and used in URLs and CSS classes; the labels are shown to people.
 class State(models.TextChoices):
-    SCHEDULED = "scheduled", "Scheduled"
-    RUNNING = "running", "Running"
-    PROCESSED = "processed", "Processed"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
+    SCHEDULED = "scheduled", _("Scheduled")
+    RUNNING = "running", _("Running")
+    PROCESSED = "processed", _("Processed")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class Status(models.TextChoices):
-    PENDING = "pending", "Pending"
-    DUE = "due", "Due"
-    RUNNING = "running", "Running"
-    FAILED = "failed", "Failed"
-    PROCESSED = "processed", "Processed"
-    CANCELLED = "cancelled", "Cancelled"
+    PENDING = "pending", _("Pending")
+    DUE = "due", _("Due")
+    RUNNING = "running", _("Running")
+    FAILED = "failed", _("Failed")
+    PROCESSED = "processed", _("Processed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 FINAL = (State.PROCESSED, State.FAILED, State.CANCELLED)

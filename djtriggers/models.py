@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models.signals import class_prepared
 from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from . import lifecycle
 from .conf import settings
@@ -56,27 +58,35 @@ class Trigger(models.Model):
     _logger_class: ClassVar[str | None] = None
 
     # 32-bit ids, as in 2.x: upgrading does not rewrite the table and its subclass tables.
-    id = models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")
-    trigger_type = models.CharField(max_length=100)
-    source = models.CharField(max_length=250, null=True, blank=True, db_index=True)
-    date_received = DisplayableDateTimeField(default=timezone.now)
-    date_processed = DisplayableDateTimeField(null=True, blank=True)
+    id = models.AutoField(
+        auto_created=True, primary_key=True, serialize=False, verbose_name=_("ID")
+    )
+    trigger_type = models.CharField(_("trigger type"), max_length=100)
+    source = models.CharField(_("source"), max_length=250, null=True, blank=True, db_index=True)
+    date_received = DisplayableDateTimeField(_("date received"), default=timezone.now)
+    date_processed = DisplayableDateTimeField(_("date processed"), null=True, blank=True)
     # Defaults to now, so due triggers are ordered and found by one index range
     # scan; None is still accepted and means "due now".
-    process_after = DisplayableDateTimeField(default=timezone.now, null=True, blank=True)
-    number_of_tries = models.IntegerField(default=0)
-    successful = models.BooleanField(default=None, null=True)
+    process_after = DisplayableDateTimeField(
+        _("process after"), default=timezone.now, null=True, blank=True
+    )
+    number_of_tries = models.IntegerField(_("number of tries"), default=0)
+    successful = models.BooleanField(_("successful"), default=None, null=True)
 
-    state = models.CharField(max_length=10, choices=State.choices, default=State.SCHEDULED)
-    last_error = models.TextField(blank=True, default="")
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.SCHEDULED
+    )
+    last_error = models.TextField(_("last error"), blank=True, default="")
     # Groups failures that are alike (see fingerprints.py), for the dashboard.
-    error_fingerprint = models.CharField(max_length=16, blank=True, default="")
+    error_fingerprint = models.CharField(
+        _("error fingerprint"), max_length=16, blank=True, default=""
+    )
     # The claim of a worker: who holds the trigger and until when.
-    locked_by = models.CharField(max_length=100, null=True, blank=True)
-    locked_until = DisplayableDateTimeField(null=True, blank=True)
+    locked_by = models.CharField(_("locked by"), max_length=100, null=True, blank=True)
+    locked_until = DisplayableDateTimeField(_("locked until"), null=True, blank=True)
     # Set when a worker was lost while this trigger was in its group: from then
     # on it runs in a transaction of its own (see lifecycle.LOSE).
-    run_alone = models.BooleanField(default=False)
+    run_alone = models.BooleanField(_("run alone"), default=False)
 
     objects = TriggerManager()
 
@@ -85,6 +95,9 @@ class Trigger(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        verbose_name = _("trigger")
+        verbose_name_plural = _("triggers")
+        # Stored in the database (auth's Permission.name) as they are, like Django's own.
         permissions = [
             ("reprocess_trigger", "Can reprocess triggers (and process them now)"),
             ("reschedule_trigger", "Can reschedule triggers"),
@@ -297,10 +310,18 @@ def _derive_typed(sender: type[models.Model], **kwargs: Any) -> None:
 class TriggerResult(models.Model):
     """What ``_process`` returned, stored by ``DatabaseLogger``."""
 
-    id = models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")
-    trigger = models.ForeignKey(Trigger, on_delete=models.CASCADE, related_name="results")
-    result = models.TextField()
-    date_created = models.DateTimeField(default=timezone.now)
+    id = models.AutoField(
+        auto_created=True, primary_key=True, serialize=False, verbose_name=_("ID")
+    )
+    trigger = models.ForeignKey(
+        Trigger, on_delete=models.CASCADE, related_name="results", verbose_name=_("trigger")
+    )
+    result = models.TextField(_("result"))
+    date_created = models.DateTimeField(_("date created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("trigger result")
+        verbose_name_plural = _("trigger results")
 
     def __str__(self) -> str:
         return self.result
@@ -313,27 +334,37 @@ class TriggerAttempt(models.Model):
     """One try at processing a trigger: when, where, and how it ended."""
 
     class Outcome(models.TextChoices):
-        SUCCESS = "success", "Succeeded"
-        FAILURE = "failure", "Failed"
-        LATER = "later", "Rescheduled"
+        SUCCESS = "success", _("Succeeded")
+        FAILURE = "failure", _("Failed")
+        LATER = "later", _("Rescheduled")
 
-    trigger = models.ForeignKey(Trigger, on_delete=models.CASCADE, related_name="attempts")
-    number = models.PositiveIntegerField(help_text="The try this attempt was (1 for the first).")
-    worker = models.CharField(max_length=100, blank=True)
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField()
-    outcome = models.CharField(max_length=10, choices=Outcome.choices)
-    exception_class = models.CharField(max_length=255, blank=True)
-    message = models.TextField(blank=True)
-    traceback = models.TextField(blank=True)
+    trigger = models.ForeignKey(
+        Trigger, on_delete=models.CASCADE, related_name="attempts", verbose_name=_("trigger")
+    )
+    number = models.PositiveIntegerField(
+        _("number"), help_text=_("The try this attempt was (1 for the first).")
+    )
+    worker = models.CharField(_("worker"), max_length=100, blank=True)
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"))
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    exception_class = models.CharField(_("exception class"), max_length=255, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    traceback = models.TextField(_("traceback"), blank=True)
 
     class Meta:
+        verbose_name = _("trigger attempt")
+        verbose_name_plural = _("trigger attempts")
         ordering = ["-started_at", "-id"]
         # The dashboard's throughput chart reads the last hour.
         indexes = [models.Index(fields=["finished_at"], name="djtriggers_attempt_finished")]
 
     def __str__(self) -> str:
-        return f"{self.trigger_id} try {self.number}: {self.outcome}"
+        return gettext("%(trigger)s try %(number)s: %(outcome)s") % {
+            "trigger": self.trigger_id,
+            "number": self.number,
+            "outcome": self.outcome,
+        }
 
     @property
     def duration(self) -> timedelta:
@@ -343,16 +374,18 @@ class TriggerAttempt(models.Model):
 class Worker(models.Model):
     """The heartbeat row of a running ``run_triggers`` (or ``process_triggers``) process."""
 
-    name = models.CharField(max_length=100, unique=True)
-    host = models.CharField(max_length=255)
-    pid = models.PositiveIntegerField()
-    started_at = models.DateTimeField(default=timezone.now)
-    last_seen = models.DateTimeField(default=timezone.now)
-    processed = models.PositiveBigIntegerField(default=0)
-    failed = models.PositiveBigIntegerField(default=0)
-    current_trigger_id = models.BigIntegerField(null=True, blank=True)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    host = models.CharField(_("host"), max_length=255)
+    pid = models.PositiveIntegerField(_("pid"))
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    last_seen = models.DateTimeField(_("last seen"), default=timezone.now)
+    processed = models.PositiveBigIntegerField(_("processed"), default=0)
+    failed = models.PositiveBigIntegerField(_("failed"), default=0)
+    current_trigger_id = models.BigIntegerField(_("current trigger id"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("worker")
+        verbose_name_plural = _("workers")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -363,30 +396,37 @@ class OperatorAction(models.Model):
     """One operator action on one or many triggers: the audit trail."""
 
     class Kind(models.TextChoices):
-        REPROCESS = "reprocess", "Reprocess"
-        RESCHEDULE = "reschedule", "Reschedule"
-        CANCEL = "cancel", "Cancel"
-        PROCESS = "process", "Process now"
+        REPROCESS = "reprocess", _("Reprocess")
+        RESCHEDULE = "reschedule", _("Reschedule")
+        CANCEL = "cancel", _("Cancel")
+        PROCESS = "process", _("Process now")
 
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     # Who acted, as text rather than a foreign key: the core needs no auth app
     # (a worker-only service has none), and the audit outlives the user.
-    user_pk = models.CharField(max_length=64, blank=True)
-    username = models.CharField(max_length=150, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    reason = models.TextField(blank=True)
-    process_after = models.DateTimeField(null=True, blank=True)
-    spread = models.DurationField(null=True, blank=True)
-    changed = models.PositiveIntegerField(default=0)
-    skipped = models.PositiveIntegerField(default=0)
-    triggers = models.ManyToManyField(Trigger, related_name="operator_actions", blank=True)
+    user_pk = models.CharField(_("user pk"), max_length=64, blank=True)
+    username = models.CharField(_("username"), max_length=150, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    reason = models.TextField(_("reason"), blank=True)
+    process_after = models.DateTimeField(_("process after"), null=True, blank=True)
+    spread = models.DurationField(_("spread"), null=True, blank=True)
+    changed = models.PositiveIntegerField(_("changed"), default=0)
+    skipped = models.PositiveIntegerField(_("skipped"), default=0)
+    triggers = models.ManyToManyField(
+        Trigger, related_name="operator_actions", blank=True, verbose_name=_("triggers")
+    )
 
     class Meta:
+        verbose_name = _("operator action")
+        verbose_name_plural = _("operator actions")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        who = self.username or "someone"
-        return f"{self.get_kind_display()} by {who} at {self.created_at:%Y-%m-%d %H:%M}"
+        return gettext("%(action)s by %(user)s at %(time)s") % {
+            "action": self.get_kind_display(),
+            "user": self.username or gettext("someone"),
+            "time": f"{self.created_at:%Y-%m-%d %H:%M}",
+        }
 
     @property
     def user(self) -> Any:
@@ -399,5 +439,11 @@ class OperatorAction(models.Model):
 
     @user.setter
     def user(self, user: Any) -> None:
-        self.user_pk = str(user.pk) if user is not None and user.pk is not None else ""
-        self.username = user.get_username() if self.user_pk else ""
+        self.user_pk, self.username = self.actor(user).values()
+
+    @staticmethod
+    def actor(user: Any) -> dict[str, str]:
+        """The fields that record ``user`` (None: nobody)."""
+        if user is None or user.pk is None:
+            return {"user_pk": "", "username": ""}
+        return {"user_pk": str(user.pk), "username": user.get_username()}

@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 # Every time a person may set lies in [EARLIEST, LATEST]. A stored time must be
 # displayable in any time zone: LATEST is more than a day before the end of
@@ -31,8 +33,15 @@ _PART = re.compile(r"([0-9]+)([smhdw])", re.ASCII)
 _WHOLE = re.compile(r"(?:[0-9]+[smhdw])+", re.ASCII)
 _MAX_SECONDS = int(MAX_DURATION.total_seconds())
 
-DURATION_EXAMPLES = "e.g. 90s, 15m, 2h, 60d or 1w2d"
-WHEN_EXAMPLES = "a date and time (2026-12-24 18:00), a delay from now (+2h, +30m, +1d) or now"
+# The parsers read the same units (s, m, h, d, w) and the word "now" in every language.
+# Translators: keep the examples as they are (the units are typed in English).
+DURATION_EXAMPLES = _("e.g. 90s, 15m, 2h, 60d or 1w2d")
+# Translators: keep the examples and the last word, "now", as they are: it is what people type.
+WHEN_EXAMPLES = _("a date and time (2026-12-24 18:00), a delay from now (+2h, +30m, +1d) or now")
+
+
+def _utc(when: datetime) -> str:
+    return f"{when:%Y-%m-%d %H:%M}"
 
 
 def _show(when: datetime) -> str:
@@ -60,11 +69,13 @@ def check_in_range(when: datetime) -> datetime:
     earliest, latest = _bound(when)
     if when > latest:
         raise ValueError(
-            f"{_show(when)} is too far ahead: the latest time is {LATEST:%Y-%m-%d %H:%M} UTC."
+            gettext("%(when)s is too far ahead: the latest time is %(latest)s UTC.")
+            % {"when": _show(when), "latest": _utc(LATEST)}
         )
     if when < earliest:
         raise ValueError(
-            f"{_show(when)} is too far back: the earliest is {EARLIEST:%Y-%m-%d %H:%M} UTC."
+            gettext("%(when)s is too far back: the earliest is %(earliest)s UTC.")
+            % {"when": _show(when), "earliest": _utc(EARLIEST)}
         )
     return when
 
@@ -104,11 +115,17 @@ def parse_duration(text: str) -> timedelta:
     """
     cleaned = "".join(text.split()).lower()
     if not cleaned:
-        raise ValueError(f"The duration is empty: type a number and a unit, {DURATION_EXAMPLES}.")
+        raise ValueError(
+            gettext("The duration is empty: type a number and a unit, %(examples)s.")
+            % {"examples": DURATION_EXAMPLES}
+        )
     if not (cleaned.isascii() and _WHOLE.fullmatch(cleaned)):
         raise ValueError(
-            f"{text.strip()!r} is not a duration: use a number and a unit (s, m, h, d or w), "
-            f"{DURATION_EXAMPLES}, with the digits 0-9."
+            gettext(
+                "%(text)s is not a duration: use a number and a unit (s, m, h, d or w), "
+                "%(examples)s, with the digits 0-9."
+            )
+            % {"text": repr(text.strip()), "examples": DURATION_EXAMPLES}
         )
     seconds = 0
     for amount, unit in _PART.findall(cleaned):
@@ -121,8 +138,8 @@ def parse_duration(text: str) -> timedelta:
         seconds += int(digits or "0") * UNIT_SECONDS[unit]
     if seconds > _MAX_SECONDS:
         raise _TooLong(
-            f"{text.strip()!r} is too long: the longest duration is 100 years "
-            f"({MAX_DURATION.days}d)."
+            gettext("%(text)s is too long: the longest duration is 100 years (%(days)dd).")
+            % {"text": repr(text.strip()), "days": MAX_DURATION.days}
         )
     return timedelta(seconds=seconds)
 
@@ -140,10 +157,11 @@ def parse_when(text: str, *, now: datetime | None = None) -> datetime:
     """
     stripped = text.strip()
     if not stripped:
-        raise ValueError(f"No time given: type {WHEN_EXAMPLES}.")
+        raise ValueError(gettext("No time given: type %(examples)s.") % {"examples": WHEN_EXAMPLES})
     if not stripped.isascii():
         raise ValueError(
-            f"{stripped!r} is not a time: use plain ASCII (digits 0-9) and type {WHEN_EXAMPLES}."
+            gettext("%(text)s is not a time: use plain ASCII (digits 0-9) and type %(examples)s.")
+            % {"text": repr(stripped), "examples": WHEN_EXAMPLES}
         )
     now = timezone.now() if now is None else now
     if stripped.lower() == "now":
@@ -161,18 +179,24 @@ def _after(now: datetime, text: str) -> datetime:
         delay = parse_duration(text[1:])
     except _TooLong:
         raise ValueError(
-            f"{text!r} is too far ahead: the longest delay is 100 years (+{MAX_DURATION.days}d)."
+            gettext("%(text)s is too far ahead: the longest delay is 100 years (+%(days)dd).")
+            % {"text": repr(text), "days": MAX_DURATION.days}
         ) from None
     except ValueError:
         raise ValueError(
-            f"{text!r} is not a delay: use + and a number with a unit "
-            "(s, m, h, d or w), e.g. +90s, +30m, +2h or +1d12h."
+            gettext(
+                # Translators: keep the examples as they are (the units are typed in English).
+                "%(text)s is not a delay: use + and a number with a unit "
+                "(s, m, h, d or w), e.g. +90s, +30m, +2h or +1d12h."
+            )
+            % {"text": repr(text)}
         ) from None
     try:
         return check_in_range(now + delay)
     except OverflowError:
         raise ValueError(
-            f"{text!r} is too far ahead: the latest time is {LATEST:%Y-%m-%d %H:%M} UTC."
+            gettext("%(when)s is too far ahead: the latest time is %(latest)s UTC.")
+            % {"when": repr(text), "latest": _utc(LATEST)}
         ) from None
 
 
@@ -180,11 +204,18 @@ def _absolute(text: str) -> datetime:
     try:
         when = parse_datetime(text)
     except ValueError as exc:  # well formed but impossible, such as 2026-02-30
-        raise ValueError(f"{text!r} is not a valid date and time: {exc}.") from None
+        raise ValueError(
+            gettext("%(text)s is not a valid date and time: %(error)s.")
+            % {"text": repr(text), "error": exc}
+        ) from None
     if when is None:
         raise ValueError(
-            f"{text!r} is neither a date and time (2026-12-24 18:00) nor a delay "
-            "(+2h, +30m, +1d): type one of those, or now."
+            gettext(
+                # Translators: keep the examples and "now" as they are: it is what people type.
+                "%(text)s is neither a date and time (2026-12-24 18:00) nor a delay "
+                "(+2h, +30m, +1d): type one of those, or now."
+            )
+            % {"text": repr(text)}
         )
     if timezone.is_aware(when):
         return check_in_range(when)
@@ -195,7 +226,10 @@ def _absolute(text: str) -> datetime:
     # A time the clocks skip comes back from the round trip as another time.
     if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != when:
         raise ValueError(
-            f"{text!r} does not exist in {zone}: the clocks skip it when daylight saving "
-            "time starts. Type a time after the change (e.g. an hour later)."
+            gettext(
+                "%(text)s does not exist in %(zone)s: the clocks skip it when daylight saving "
+                "time starts. Type a time after the change (e.g. an hour later)."
+            )
+            % {"text": repr(text), "zone": zone}
         )
     return aware

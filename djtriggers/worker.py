@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import DatabaseError, connections
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from . import models
 from .attempts import StopNow
@@ -137,9 +138,13 @@ class TriggerWorker:
                 except Exception as exc:
                     failures += 1
                     if self.burst and failures >= BURST_MAX_ERRORS:
+                        # Shown to people by process_triggers (a CommandError).
                         raise GaveUp(
-                            f"Stopped after {failures} errors in a row outside any trigger, "
-                            f"the last: {type(exc).__name__}: {exc}. Is the database reachable?"
+                            gettext(
+                                "Stopped after %(count)d errors in a row outside any trigger, "
+                                "the last: %(error)s. Is the database reachable?"
+                            )
+                            % {"count": failures, "error": f"{type(exc).__name__}: {exc}"}
                         ) from exc
                     self._recover(failures)
                     continue

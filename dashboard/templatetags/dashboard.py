@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext, pgettext
 
 from djtriggers import actions
 from djtriggers.actions import Action
@@ -33,15 +34,18 @@ def duration(value: timedelta | float | None) -> str:
         return "-"
     seconds = int(value.total_seconds() if isinstance(value, timedelta) else value)
     if seconds < 60:
-        return f"{seconds}s"
+        return pgettext("duration: seconds", "%(seconds)ds") % {"seconds": seconds}
     minutes, seconds = divmod(seconds, 60)
+    parts = {"minutes": minutes, "seconds": seconds}
     if minutes < 60:
-        return f"{minutes}m {seconds}s"
+        return pgettext("duration: minutes and seconds", "%(minutes)dm %(seconds)ds") % parts
     hours, minutes = divmod(minutes, 60)
+    parts = {"hours": hours, "minutes": minutes}
     if hours < 24:
-        return f"{hours}h {minutes}m"
+        return pgettext("duration: hours and minutes", "%(hours)dh %(minutes)dm") % parts
     days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h"
+    parts = {"days": days, "hours": hours}
+    return pgettext("duration: days and hours", "%(days)dd %(hours)dh") % parts
 
 
 @register.filter
@@ -69,17 +73,19 @@ def throughput_chart(data: Throughput) -> SafeString:
 
     first = data.minutes[0].strftime("%H:%M") if data.minutes else ""
     last = data.minutes[-1].strftime("%H:%M") if data.minutes else ""
+    # Translators: the chart's peak, in triggers per minute.
+    peak_label = gettext("%(count)d/min") % {"count": peak}
     labels = format_html_join(
         "",
         '<text x="{}" y="{}" class="djt-axis">{}</text>',
-        [(2, 12, f"{peak}/min"), (2, HEIGHT + 14, first), (WIDTH - 34, HEIGHT + 14, last)],
+        [(2, 12, peak_label), (2, HEIGHT + 14, first), (WIDTH - 34, HEIGHT + 14, last)],
     )
     return format_html(
-        '<svg class="djt-chart" viewBox="0 0 {w} {h}" role="img" '
-        'aria-label="Processed and failed per minute over the last hour">'
+        '<svg class="djt-chart" viewBox="0 0 {w} {h}" role="img" aria-label="{label}">'
         '<line x1="0" y1="{base}" x2="{w}" y2="{base}" class="djt-baseline"/>'
         '<polyline points="{ok}" class="djt-line-processed"/>'
         '<polyline points="{ko}" class="djt-line-failed"/>{labels}</svg>',
+        label=gettext("Processed and failed per minute over the last hour"),
         w=WIDTH,
         h=HEIGHT + 18,
         base=HEIGHT,

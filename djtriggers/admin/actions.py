@@ -20,6 +20,9 @@ from django.contrib.admin import helpers
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .. import actions
 from ..actions import PROCESS_NOW_LIMIT, Action
@@ -41,7 +44,7 @@ __all__ = [
 
 
 @admin.action(
-    description="Reprocess selected triggers (due now, fresh tries)", permissions=["reprocess"]
+    description=_("Reprocess selected triggers (due now, fresh tries)"), permissions=["reprocess"]
 )
 def reprocess_triggers(
     modeladmin: TriggerAdmin, request: HttpRequest, queryset: QuerySet[Any]
@@ -49,7 +52,7 @@ def reprocess_triggers(
     return run(modeladmin, request, queryset, actions.REPROCESS)
 
 
-@admin.action(description="Reprocess selected triggers, paced…", permissions=["reprocess"])
+@admin.action(description=_("Reprocess selected triggers, paced…"), permissions=["reprocess"])
 def reprocess_triggers_paced(
     modeladmin: TriggerAdmin, request: HttpRequest, queryset: QuerySet[Any]
 ) -> HttpResponse | None:
@@ -57,14 +60,14 @@ def reprocess_triggers_paced(
     return run(modeladmin, request, queryset, actions.REPROCESS, spread=True)
 
 
-@admin.action(description="Reschedule selected triggers…", permissions=["reschedule"])
+@admin.action(description=_("Reschedule selected triggers…"), permissions=["reschedule"])
 def reschedule_triggers(
     modeladmin: TriggerAdmin, request: HttpRequest, queryset: QuerySet[Any]
 ) -> HttpResponse | None:
     return run(modeladmin, request, queryset, actions.RESCHEDULE)
 
 
-@admin.action(description="Cancel selected triggers…", permissions=["cancel"])
+@admin.action(description=_("Cancel selected triggers…"), permissions=["cancel"])
 def cancel_triggers(
     modeladmin: TriggerAdmin, request: HttpRequest, queryset: QuerySet[Any]
 ) -> HttpResponse | None:
@@ -72,7 +75,9 @@ def cancel_triggers(
 
 
 @admin.action(
-    description=f"Process selected triggers now (at most {actions.PROCESS_NOW_LIMIT})",
+    description=format_lazy(
+        _("Process selected triggers now (at most {limit})"), limit=actions.PROCESS_NOW_LIMIT
+    ),
     permissions=["reprocess"],
 )
 def process_triggers_now(
@@ -111,7 +116,8 @@ def run(
             return None
         if not asks:  # only the reason can be wrong
             for error in form.errors.values():
-                modeladmin.message_user(request, f"Nothing done: {error[0]}", messages.ERROR)
+                message = gettext("Nothing done: %(error)s") % {"error": error[0]}
+                modeladmin.message_user(request, message, messages.ERROR)
             return None
     return confirmation_page(modeladmin, request, queryset, action, form)
 
@@ -137,7 +143,8 @@ def confirmation_page(
     }
     context = {
         **modeladmin.admin_site.each_context(request),
-        "title": f"{action.label} triggers",
+        # Translators: the title of an action's page, "Reschedule triggers".
+        "title": gettext("%(action)s triggers") % {"action": action.label},
         "kind": action.name,
         "label": action.label,
         "verb": action.verb,

@@ -1,23 +1,27 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from ..lifecycle import Status
 from ..querysets import status_q
 from ..registry import trigger_types
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 
 class StatusFilter(admin.SimpleListFilter):
     """``?status=failed``: the six statuses, each served by an index."""
 
-    title = "status"
+    title = _("status")
     parameter_name = "status"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, StrOrPromise]]:
         return list(Status.choices)
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -33,7 +37,7 @@ class TypeFilter(admin.SimpleListFilter):
     On the admin of a subclass, only its own types (none: the filter is hidden).
     """
 
-    title = "type"
+    title = _("type")
     parameter_name = "type"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:

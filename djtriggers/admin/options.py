@@ -13,6 +13,8 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .. import actions
 from ..lifecycle import Status
@@ -98,7 +100,7 @@ class TriggerAdmin(TriggerPageMixin, ImportExport, _ModelAdmin):
         ("date_processed", admin.DateFieldListFilter),
     ]
     search_fields = ["source", "last_error"]
-    search_help_text = (
+    search_help_text = _(
         "Source (a term with $ matches sources starting with it), error text, or an id."
     )
     readonly_fields = SYSTEM_FIELDS
@@ -127,37 +129,38 @@ class TriggerAdmin(TriggerPageMixin, ImportExport, _ModelAdmin):
 
     # --- columns ---------------------------------------------------------------
 
-    @admin.display(description="type", ordering="trigger_type")
+    @admin.display(description=_("type"), ordering="trigger_type")
     def type_column(self, obj: Trigger) -> str:
         return obj.trigger_type
 
-    @admin.display(description="status", ordering="state")
+    @admin.display(description=_("status"), ordering="state")
     def status_badge(self, obj: Trigger) -> str:
-        return format_html('<span class="djt-badge djt-{0}">{0}</span>', obj.status)
+        status = obj.status
+        return format_html('<span class="djt-badge djt-{}">{}</span>', status, status.label.lower())
 
-    @admin.display(description="received", ordering="date_received")
+    @admin.display(description=_("received"), ordering="date_received")
     def received_column(self, obj: Trigger) -> str:
         return _when(obj.date_received)
 
-    @admin.display(description="process after", ordering="process_after")
+    @admin.display(description=_("process after"), ordering="process_after")
     def process_after_column(self, obj: Trigger) -> str:
         when = _when(obj.process_after)
         if obj.process_after is not None and obj.status == Status.DUE:
             overdue = timesince(obj.process_after, timezone.now(), depth=1)
-            return format_html(
-                '{}<br><span class="djt-overdue">overdue by {}</span>', when, overdue
-            )
+            # Translators: the time is Django's timesince, "3 hours".
+            overdue_by = gettext("overdue by %(time)s") % {"time": overdue}
+            return format_html('{}<br><span class="djt-overdue">{}</span>', when, overdue_by)
         return when
 
-    @admin.display(description="processed", ordering="date_processed")
+    @admin.display(description=_("processed"), ordering="date_processed")
     def processed_column(self, obj: Trigger) -> str:
         return _when(obj.date_processed)
 
-    @admin.display(description="tries", ordering="number_of_tries")
+    @admin.display(description=_("tries"), ordering="number_of_tries")
     def tries_column(self, obj: Trigger) -> int:
         return obj.number_of_tries
 
-    @admin.display(description="last error")
+    @admin.display(description=_("last error"))
     def short_error(self, obj: Trigger) -> str:
         error = obj.last_error
         if not error:

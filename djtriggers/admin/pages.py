@@ -12,6 +12,7 @@ from django.forms import ModelForm
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from .. import actions
@@ -66,7 +67,9 @@ class TriggerPageMixin(_Base):
             queryset = Trigger._base_manager.filter(pk=obj.pk)
             report = actions.perform(actions.RESCHEDULE, queryset, user=request.user, when=when)
             level = messages.SUCCESS if report.changed else messages.WARNING
-            self.message_user(request, f"Process after: {report.message()}", level)
+            # Translators: the outcome of editing the field, "Process after: 1 rescheduled".
+            message = gettext("Process after: %(message)s") % {"message": report.message()}
+            self.message_user(request, message, level)
 
     def change_view(
         self,
@@ -165,7 +168,12 @@ class TriggerPageMixin(_Base):
         if not form.is_valid():
             for errors in form.errors.values():
                 for error in errors:
-                    self.message_user(request, f"Not {action.verb}: {error}", messages.ERROR)
+                    # Translators: "Not rescheduled: " and why, a sentence of its own.
+                    message = gettext("Not %(verb)s: %(error)s") % {
+                        "verb": action.verb,
+                        "error": error,
+                    }
+                    self.message_user(request, message, messages.ERROR)
             return HttpResponseRedirect(change_url)
         report = actions.perform(action, queryset, user=request.user, **form.values())
         level = messages.SUCCESS if report.changed else messages.WARNING

@@ -7,6 +7,7 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from ..lifecycle import Status
 from ..models import Trigger
 from .templates import template_names
 
@@ -54,8 +55,9 @@ class SourceTriggersMixin:
             source = self.get_trigger_source(obj)
             triggers = Trigger.objects.filter(source=source)
             extra["source_triggers"] = list(triggers.order_by("-id")[:SHOWN])
+            # Status keys: the page shows each one's label.
             extra["source_trigger_counts"] = {
-                status: n for status, n in triggers.status_counts().items() if n
+                Status(status): n for status, n in triggers.status_counts().items() if n
             }
             extra["source_trigger_query"] = source
             # For {% url source_trigger_opts|admin_urlname:... %}, on this site.

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.utils.text import capfirst
+from django.utils.translation import gettext, ngettext
+
 from ..actions import ACTIONS
 from ..models import Trigger
 
@@ -24,9 +27,14 @@ class Event:
 
 def timeline(trigger: Trigger) -> list[Event]:
     """Three queries, whatever the number of events."""
-    events = [Event(trigger.date_received, "created", f"Created as {trigger.trigger_type}")]
+    created = gettext("Created as %(type)s") % {"type": trigger.trigger_type}
+    events = [Event(trigger.date_received, "created", created)]
     for attempt in trigger.attempts.all():
-        title = f"Try {attempt.number}: {attempt.get_outcome_display().lower()}"
+        # Translators: "Try 2: failed" (the outcome in lower case).
+        title = gettext("Try %(number)s: %(outcome)s") % {
+            "number": attempt.number,
+            "outcome": attempt.get_outcome_display().lower(),
+        }
         events.append(
             Event(
                 attempt.started_at,
@@ -50,7 +58,7 @@ def timeline(trigger: Trigger) -> list[Event]:
             )
         )
     for result in trigger.results.all():
-        events.append(Event(result.date_created, "result", "Result", detail=result.result))
+        events.append(Event(result.date_created, "result", gettext("Result"), detail=result.result))
     events.sort(key=lambda event: event.when)
     return events
 
@@ -63,12 +71,26 @@ def _error(exception_class: str, message: str) -> str:
 
 def _operator_title(action: Any) -> str:
     known = ACTIONS.get(action.kind)
-    verb = known.verb if known else action.kind
-    title = f"{verb.capitalize()} by an operator"
+    verb = capfirst(known.verb if known else action.kind)
     if action.process_after:
-        title += f" to {action.process_after:%Y-%m-%d %H:%M:%S %Z}"
+        # Translators: "Rescheduled by an operator to 2031-01-02 03:04:05 UTC".
+        title = gettext("%(action)s by an operator to %(when)s") % {
+            "action": verb,
+            "when": f"{action.process_after:%Y-%m-%d %H:%M:%S %Z}",
+        }
+    else:
+        # Translators: "Cancelled by an operator"; an action no longer known shows its name.
+        title = gettext("%(action)s by an operator") % {"action": verb}
     if action.spread:
-        title += f", spread over {action.spread}"
+        # Translators: "Reprocessed by an operator, spread over 1:00:00" (hours:minutes:seconds).
+        title = gettext("%(title)s, spread over %(spread)s") % {
+            "title": title,
+            "spread": action.spread,
+        }
     if action.changed > 1:
-        title += f" ({action.changed} triggers at once)"
+        title = ngettext(
+            "%(title)s (%(count)d trigger at once)",
+            "%(title)s (%(count)d triggers at once)",
+            action.changed,
+        ) % {"title": title, "count": action.changed}
     return title

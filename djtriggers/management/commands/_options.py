@@ -8,12 +8,59 @@ import math
 import sys
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from djtriggers.conf import BOUNDS, DAY, YEAR
 from djtriggers.times import parse_duration
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+    from djtriggers.engine import Counts
+
 # The largest --limit / --max-triggers: more than any run processes.
 MAX_COUNT = 10**9
+
+
+class TriggersCommand(BaseCommand):
+    """A command whose ``help`` is marked with ``gettext_noop`` and shown translated.
+
+    argparse needs text, not a lazy translation, and the parser is built when
+    the command runs, in the language then active.
+    """
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parser.description = gettext(self.help) if self.help else None
+        return parser
+
+
+def summary(counts: Counts) -> str:
+    """What a worker did, for people: "5 triggers in 0.12s (40/s): 5 processed, ...".
+
+    ``Counts.summary()`` says the same in English for the logs, which are not translated.
+    """
+    rate = counts.attempted / counts.seconds if counts.seconds else 0.0
+    return ngettext(
+        # Translators: what a worker did; the English says "1 triggers" too, as before.
+        "%(count)d triggers in %(seconds).2fs (%(rate).0f/s): %(processed)d processed, "
+        "%(failed)d failed (%(gave_up)d for good), %(rescheduled)d rescheduled",
+        "%(count)d triggers in %(seconds).2fs (%(rate).0f/s): %(processed)d processed, "
+        "%(failed)d failed (%(gave_up)d for good), %(rescheduled)d rescheduled",
+        counts.attempted,
+    ) % {
+        "count": counts.attempted,
+        "seconds": counts.seconds,
+        "rate": rate,
+        "processed": counts.succeeded,
+        "failed": counts.failed,
+        "gave_up": counts.gave_up,
+        "rescheduled": counts.rescheduled,
+    }
 
 
 def positive_int(maximum: int) -> Callable[[str], int]:
@@ -27,14 +74,15 @@ def positive_int(maximum: int) -> Callable[[str], int]:
             value = 0
         if not 1 <= value <= maximum:
             raise argparse.ArgumentTypeError(
-                f"{text!r} is not a whole number of at least 1 and at most {maximum:_}."
+                gettext("%(text)s is not a whole number of at least 1 and at most %(maximum)s.")
+                % {"text": repr(text), "maximum": f"{maximum:_}"}
             )
         return value
 
     return parse
 
 
-def positive_seconds(maximum: float, span: str) -> Callable[[str], float]:
+def positive_seconds(maximum: float, span: StrOrPromise) -> Callable[[str], float]:
     """A validator of numbers of seconds above 0 and at most ``maximum`` (no nan or inf)."""
 
     def parse(text: str) -> float:
@@ -45,8 +93,11 @@ def positive_seconds(maximum: float, span: str) -> Callable[[str], float]:
         # nan fails every comparison, so it is refused here too.
         if not 0 < value <= maximum:
             raise argparse.ArgumentTypeError(
-                f"{text!r} is not a number of seconds greater than 0 and at most "
-                f"{maximum:_.0f} ({span})."
+                gettext(
+                    "%(text)s is not a number of seconds greater than 0 and at most "
+                    "%(maximum)s (%(span)s)."
+                )
+                % {"text": repr(text), "maximum": f"{maximum:_.0f}", "span": span}
             )
         return value
 
@@ -55,8 +106,8 @@ def positive_seconds(maximum: float, span: str) -> Callable[[str], float]:
 
 batch_size = positive_int(int(BOUNDS["BATCH_SIZE"].high))
 trigger_count = positive_int(MAX_COUNT)
-poll_interval = positive_seconds(DAY, "1 day")
-runtime = positive_seconds(YEAR, "1 year")
+poll_interval = positive_seconds(DAY, _("1 day"))
+runtime = positive_seconds(YEAR, _("1 year"))
 
 
 def duration(text: str) -> timedelta:
@@ -71,20 +122,24 @@ def type_list(text: str) -> list[str]:
     names = [part.strip() for part in text.split(",") if part.strip()]
     if not names:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is empty: name at least one type, or leave the option out."
+            gettext("%(text)s is empty: name at least one type, or leave the option out.")
+            % {"text": repr(text)}
         )
     return names
 
 
 def add_type_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--types", type=type_list, default=[], help="Only these trigger types (comma-separated)."
+        "--types",
+        type=type_list,
+        default=[],
+        help=gettext("Only these trigger types (comma-separated)."),
     )
     parser.add_argument(
         "--exclude-types",
         type=type_list,
         default=[],
-        help="Not these trigger types (comma-separated).",
+        help=gettext("Not these trigger types (comma-separated)."),
     )
 
 
@@ -104,6 +159,7 @@ def worker_name(text: str) -> str:
     name = text.strip()
     if not name or len(name) > 100:
         raise argparse.ArgumentTypeError(
-            f"{text[:120]!r} is not a worker name: use 1 to 100 characters."
+            gettext("%(text)s is not a worker name: use 1 to 100 characters.")
+            % {"text": repr(text[:120])}
         )
     return name

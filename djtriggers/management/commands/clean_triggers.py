@@ -3,33 +3,39 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from djtriggers.cleaning import DEFAULT_AGE, clean
 from djtriggers.lifecycle import FINAL
 
-from ._options import batch_size, duration
+from ._options import TriggersCommand, batch_size, duration
 
 
-class Command(BaseCommand):
-    help = "Delete finished triggers (processed, failed, cancelled) older than a given age."
+class Command(TriggersCommand):
+    help = gettext_noop(
+        "Delete finished triggers (processed, failed, cancelled) older than a given age."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
             "--older-than",
             type=duration,
             default=DEFAULT_AGE,
-            help="Age of the finish date, e.g. 60d, 12h, 2w (default 60d).",
+            help=gettext("Age of the finish date, e.g. 60d, 12h, 2w (default 60d)."),
         )
         parser.add_argument(
             "--status",
             action="append",
             choices=[str(state) for state in FINAL],
-            help="Only triggers with this status; repeat for several (default: all three).",
+            help=gettext(
+                "Only triggers with this status; repeat for several (default: all three)."
+            ),
         )
         parser.add_argument("--batch-size", type=batch_size, default=1000)
-        parser.add_argument("--dry-run", action="store_true", help="Only count what would go.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help=gettext("Only count what would go.")
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         cutoff = timezone.now() - options["older_than"]
@@ -45,11 +51,28 @@ class Command(BaseCommand):
         if show_progress:
             sys.stderr.write("\n")
         if options["verbosity"]:
-            verb = "Would delete" if options["dry_run"] else "Deleted"
-            self.stdout.write(
-                f"{verb} {count} {'/'.join(states)} triggers "
-                f"finished before {cutoff:%Y-%m-%d %H:%M}."
-            )
+            values = {
+                "count": count,
+                "states": "/".join(states),
+                "time": f"{cutoff:%Y-%m-%d %H:%M}",
+            }
+            if options["dry_run"]:
+                text = ngettext(
+                    # Translators: the states are those of --status, as typed; the English
+                    # says "1 ... triggers" too, as before.
+                    "Would delete %(count)d %(states)s triggers finished before %(time)s.",
+                    "Would delete %(count)d %(states)s triggers finished before %(time)s.",
+                    count,
+                )
+            else:
+                text = ngettext(
+                    # Translators: the states are those of --status, as typed; the English
+                    # says "1 ... triggers" too, as before.
+                    "Deleted %(count)d %(states)s triggers finished before %(time)s.",
+                    "Deleted %(count)d %(states)s triggers finished before %(time)s.",
+                    count,
+                )
+            self.stdout.write(text % values)
 
     def _progress(self, done: int, total: int) -> None:
         width = 30

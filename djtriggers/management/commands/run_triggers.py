@@ -2,43 +2,53 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.utils.translation import gettext, gettext_noop
 
 from djtriggers.worker import TriggerWorker
 
 from ._options import (
+    TriggersCommand,
     add_type_options,
     batch_size,
     poll_interval,
     runtime,
     show_logs,
+    summary,
     trigger_count,
     worker_name,
 )
 from .process_triggers import check_types
 
 
-class Command(BaseCommand):
-    help = (
+class Command(TriggersCommand):
+    help = gettext_noop(
         "Run the trigger worker: process triggers as they become due until stopped. "
         "SIGTERM or SIGINT finishes the trigger in hand and exits."
     )
 
     def add_arguments(self, parser: Any) -> None:
         add_type_options(parser)
-        parser.add_argument("--batch-size", type=batch_size, help="Triggers claimed at a time.")
+        parser.add_argument(
+            "--batch-size", type=batch_size, help=gettext("Triggers claimed at a time.")
+        )
         parser.add_argument(
             "--poll-interval",
             type=poll_interval,
-            help="Longest sleep in seconds when nothing is due "
-            "(default: DJTRIGGERS_POLL_INTERVAL_SECONDS).",
-        )
-        parser.add_argument("--max-runtime", type=runtime, help="Exit after this many seconds.")
-        parser.add_argument(
-            "--max-triggers", type=trigger_count, help="Exit after processing this many triggers."
+            help=gettext(
+                "Longest sleep in seconds when nothing is due "
+                "(default: DJTRIGGERS_POLL_INTERVAL_SECONDS)."
+            ),
         )
         parser.add_argument(
-            "--name", type=worker_name, help="Worker name (default host:pid:random)."
+            "--max-runtime", type=runtime, help=gettext("Exit after this many seconds.")
+        )
+        parser.add_argument(
+            "--max-triggers",
+            type=trigger_count,
+            help=gettext("Exit after processing this many triggers."),
+        )
+        parser.add_argument(
+            "--name", type=worker_name, help=gettext("Worker name (default host:pid:random).")
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -55,4 +65,7 @@ class Command(BaseCommand):
         )
         counts = worker.run()
         if options["verbosity"]:
-            self.stdout.write(f"Worker {worker.name} processed {counts.summary()}")
+            self.stdout.write(
+                gettext("Worker %(name)s processed %(summary)s")
+                % {"name": worker.name, "summary": summary(counts)}
+            )
