@@ -169,7 +169,17 @@ Lags = dict[str, tuple[timedelta | None, timedelta | None, int]]
 
 
 def _lags_last_hour(now: datetime) -> Lags:
-    """{type: (p50, p95, processed)} of the lag from process_after to processing."""
+    """{type: (p50, p95, processed)} of the lag from process_after to processing.
+
+    Every trigger processed in the last hour counts as processed, with or
+    without ``process_after``. The lag is measured from ``process_after`` (as
+    the README says), so the percentiles leave out the rows without one rather
+    than measure them from ``date_received``: ``None`` means "due now" from
+    whenever it was written, which may be long after the row was received (2.x
+    code clears it to run a trigger at once), and that lag would be invented.
+    A type whose processed rows all lack ``process_after`` has a count and no
+    percentiles. All three databases answer the same.
+    """
     since = now - timedelta(hours=1)
     if connection.vendor == "postgresql":  # pragma: no cover - PostgreSQL only
         return _lags_in_postgres(since)
@@ -197,14 +207,19 @@ def _lags_last_hour(now: datetime) -> Lags:
 
 
 def _lags_in_postgres(since: datetime) -> Lags:  # pragma: no cover - PostgreSQL only
-    # The same nearest-rank percentiles, over the whole hour, computed in the database.
+    # The same counts and nearest-rank percentiles, over the whole hour, computed
+    # in the database. The rows without process_after are counted but left out
+    # of the percentiles by FILTER, not by WHERE (which would not count them);
+    # and not by NULL either: greatest() skips a NULL argument, so their lag
+    # would be '0' rather than ignored.
     lag = "greatest(date_processed - process_after, '0')"
+    timed = "FILTER (WHERE process_after IS NOT NULL)"
     sql = f"""
         SELECT trigger_type, count(*),
-            percentile_disc(0.5) WITHIN GROUP (ORDER BY {lag}),
-            percentile_disc(0.95) WITHIN GROUP (ORDER BY {lag})
+            percentile_disc(0.5) WITHIN GROUP (ORDER BY {lag}) {timed},
+            percentile_disc(0.95) WITHIN GROUP (ORDER BY {lag}) {timed}
         FROM {Trigger._meta.db_table}
-        WHERE state = %s AND date_processed >= %s AND process_after IS NOT NULL
+        WHERE state = %s AND date_processed >= %s
         GROUP BY trigger_type
     """
     with connection.cursor() as cursor:

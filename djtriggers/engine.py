@@ -70,8 +70,9 @@ class Counts:
 
     def summary(self) -> str:
         rate = self.attempted / self.seconds if self.seconds else 0.0
+        triggers = "trigger" if self.attempted == 1 else "triggers"
         return (
-            f"{self.attempted} triggers in {self.seconds:.2f}s ({rate:.0f}/s): "
+            f"{self.attempted} {triggers} in {self.seconds:.2f}s ({rate:.0f}/s): "
             f"{self.succeeded} processed, {self.failed} failed ({self.gave_up} for good), "
             f"{self.rescheduled} rescheduled"
         )

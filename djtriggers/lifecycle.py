@@ -189,8 +189,6 @@ def states_for(statuses: tuple[str, ...]) -> tuple[State, ...]:
 
 # --- transitions ----------------------------------------------------------------
 
-_UNLOCKED = {"locked_by": None, "locked_until": None}
-
 
 @dataclass(frozen=True)
 class Transition:

@@ -80,6 +80,16 @@ def check_in_range(when: datetime) -> datetime:
     return when
 
 
+def ends_in_range(start: datetime, period: timedelta) -> bool:
+    """Whether ``start + period`` is at most LATEST, for a ``start`` in range.
+
+    Compared as the room left before LATEST, never by adding: near year 9999
+    ``start + period`` is past datetime's range and raises OverflowError.
+    """
+    _, latest = _bound(start)
+    return period <= latest - start
+
+
 # The earliest stored time shown as it is: a day after datetime's first, so
 # that converting it to a zone behind UTC cannot overflow.
 DISPLAY_EARLIEST = datetime(1, 1, 2, tzinfo=UTC)

@@ -148,14 +148,28 @@ def test_validate__refuses_values_an_action_cannot_take_saying_how_to_fix_them(
     assert error in str(refused.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="bug: a spread past the end of datetime's range overflows instead of being refused",
-)
 def test_validate__a_spread_from_the_latest_time_past_year_9999_is_refused():
     with pytest.raises(actions.ActionError, match="would be due after the latest time"):
         actions.validate(actions.RESCHEDULE, when=LATEST, spread=timedelta(days=2))
+
+
+def test_validate__a_spread_ending_exactly_at_the_latest_time_is_accepted():
+    actions.validate(actions.RESCHEDULE, when=LATEST - timedelta(days=2), spread=timedelta(days=2))
+    actions.validate(actions.RESCHEDULE, when=LATEST, spread=timedelta())
+    with pytest.raises(actions.ActionError, match="would be due after the latest time"):
+        actions.validate(
+            actions.RESCHEDULE,
+            when=LATEST - timedelta(days=2),
+            spread=timedelta(days=2, microseconds=1),
+        )
+
+
+def test_perform__a_spread_past_year_9999_changes_nothing_and_leaves_no_audit_row():
+    trigger = failed()
+    with pytest.raises(actions.ActionError, match="would be due after the latest time"):
+        perform("reschedule", Trigger.objects.all(), when=LATEST, spread=timedelta(days=2))
+    assert Trigger.objects.get(pk=trigger.pk).status == "failed"
+    assert not OperatorAction.objects.exists()
 
 
 def test_validate__accepts_what_each_action_takes():
@@ -187,8 +201,8 @@ def test_perform__a_person_needs_the_actions_permission(user):
     assert not OperatorAction.objects.exists()
 
 
-def test_perform__a_row_gone_between_reading_and_locking_is_skipped(monkeypatch):
-    trigger = due()
+def deleting_the_first_of_each_chunk(monkeypatch):
+    """Each chunk's first row deleted after the chunk was read, before it is locked."""
     chunks = actions._chunks
 
     def with_a_deleted_row(queryset, size):
@@ -197,8 +211,14 @@ def test_perform__a_row_gone_between_reading_and_locking_is_skipped(monkeypatch)
             yield pks
 
     monkeypatch.setattr(actions, "_chunks", with_a_deleted_row)
+
+
+def test_perform__a_row_gone_between_reading_and_locking_is_skipped_as_deleted(monkeypatch):
+    trigger = due()
+    deleting_the_first_of_each_chunk(monkeypatch)
     report = perform("cancel", Trigger.objects.filter(pk=trigger.pk))
-    assert (report.changed, sum(report.skipped.values())) == (0, 1)
+    assert (report.changed, dict(report.skipped)) == (0, {"deleted": 1})
+    assert report.message() == "0 cancelled, 1 skipped: deleted"
     assert OperatorAction.objects.get().skipped == 1
 
 
@@ -208,6 +228,18 @@ def test_perform__a_row_a_worker_holds_right_now_is_skipped_as_running():
     with locked_elsewhere(held.pk):
         report = perform("cancel", Trigger.objects.all())
     assert report.message() == "1 cancelled, 1 skipped: running"
+    assert Trigger.objects.get(pk=held.pk).status == "due"
+    assert Trigger.objects.get(pk=free.pk).status == "cancelled"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_perform__held_and_deleted_rows_of_one_chunk_are_told_apart(monkeypatch):
+    gone, held, free = due(), due(), due()
+    deleting_the_first_of_each_chunk(monkeypatch)  # gone, the lowest pk
+    with locked_elsewhere(held.pk):
+        report = perform("cancel", Trigger.objects.all())
+    assert report.message() == "1 cancelled, 2 skipped: 1 deleted, 1 running"
+    assert not Trigger.objects.filter(pk=gone.pk).exists()
     assert Trigger.objects.get(pk=held.pk).status == "due"
     assert Trigger.objects.get(pk=free.pk).status == "cancelled"
 

@@ -367,6 +367,9 @@ def test_counts__add_each_outcome_and_summarize():
         "4 triggers in 2.00s (2/s): 1 processed, 2 failed (1 for good), 1 rescheduled"
     )
     assert Counts().summary().startswith("0 triggers in 0.00s (0/s)")
+    one = Counts(seconds=0.5)
+    one.add([Attempt(trigger, Outcome.SUCCESS, now, now)])
+    assert one.summary().startswith("1 trigger in 0.50s (2/s): 1 processed")
 
 
 # --- process_now: Trigger.process() ----------------------------------------------------

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import math
+from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from djtriggers import lifecycle
 from djtriggers.lifecycle import (
     CANCEL,
     CLAIM,
@@ -143,6 +147,29 @@ def test_states_for__the_states_that_may_show_these_statuses():
 
 
 # --- transitions -------------------------------------------------------------------------
+
+
+def _defined_names(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Name):
+        return [node.id]
+    if isinstance(node, ast.Tuple):
+        return [name for element in node.elts for name in _defined_names(element)]
+    return []
+
+
+def test_module__each_module_level_name_is_defined_once():
+    """A second definition silently replaces the first: the state machine keeps one of each."""
+    tree = ast.parse(Path(lifecycle.__file__).read_text(encoding="utf-8"))
+    names: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            names += [name for target in node.targets for name in _defined_names(target)]
+        elif isinstance(node, ast.AnnAssign):
+            names += _defined_names(node.target)
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef):
+            names.append(node.name)
+    assert "_UNLOCKED" in names
+    assert [name for name, n in Counter(names).items() if n > 1] == []
 
 
 def test_transitions__each_writes_exactly_the_columns_it_declares():

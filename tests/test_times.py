@@ -19,6 +19,7 @@ from djtriggers.times import (
     MAX_DURATION,
     check_in_range,
     displayable,
+    ends_in_range,
     in_range,
     parse_duration,
     parse_when,
@@ -58,6 +59,22 @@ def test_in_range__includes_both_bounds():
 def test_in_range__takes_a_naive_value_as_utc():
     assert in_range(datetime(2026, 1, 1))
     assert not in_range(datetime(9999, 12, 31))
+
+
+def test_ends_in_range__up_to_the_latest_time_without_overflowing():
+    assert ends_in_range(LATEST - timedelta(days=2), timedelta(days=2))
+    assert ends_in_range(LATEST, timedelta())
+    assert not ends_in_range(LATEST - timedelta(days=2), timedelta(days=2, microseconds=1))
+    # LATEST + 2 days is past datetime's range: adding would raise OverflowError.
+    assert not ends_in_range(LATEST, timedelta(days=2))
+    assert not ends_in_range(LATEST, MAX_DURATION)
+    kiritimati = datetime(9999, 12, 30, 13, 0, tzinfo=ZoneInfo("Pacific/Kiritimati"))
+    assert not ends_in_range(kiritimati, timedelta(days=2))  # +14:00, in range itself
+
+
+def test_ends_in_range__takes_a_naive_start_as_utc():
+    assert ends_in_range(datetime(9999, 12, 29), timedelta(days=1))
+    assert not ends_in_range(datetime(9999, 12, 30), timedelta(days=2))
 
 
 def test_check_in_range__names_the_bound_it_is_past():

@@ -359,7 +359,7 @@ def test_stop_signal__finishes_the_trigger_in_hand_releases_the_rest_and_exits_0
         == [("scheduled", None, None)] * 2
     )
     assert not Worker.objects.exists()
-    assert "1 triggers" in worker.stdout
+    assert "processed 1 trigger in " in worker.stdout
 
 
 @pytest.mark.slow

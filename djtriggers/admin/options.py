@@ -65,6 +65,19 @@ else:  # not subscriptable at run time
 class TriggerChangeForm(_ModelForm):
     def clean_process_after(self) -> datetime | None:
         when: datetime | None = self.cleaned_data.get("process_after")
+        if when is None and self.instance.pk is not None and "process_after" in self.changed_data:
+            # On a trigger's page a new process_after is a reschedule
+            # (TriggerPageMixin.save_model), and a reschedule needs a time, as
+            # the action's form does: clearing the field is refused, not "due now".
+            raise forms.ValidationError(
+                gettext(
+                    # Translators: the action is the button's label, "Reprocess".
+                    "Enter a date and time: the trigger is rescheduled to it. "
+                    "To make it due now, use %(action)s."
+                )
+                % {"action": actions.REPROCESS.label},
+                code="required",
+            )
         if when is not None:
             try:
                 check_in_range(when)

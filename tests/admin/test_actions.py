@@ -151,6 +151,18 @@ def test_reschedule_spread__a_period_past_the_latest_time_changes_nothing(client
     assert not OperatorAction.objects.exists()
 
 
+def test_reschedule_spread__from_the_latest_time_past_year_9999_is_a_form_error(client, root):
+    triggers = [failed() for _ in range(2)]
+    page = confirm(
+        client, "reschedule_triggers", triggers, process_after="9999-12-30 00:00", spread="2d"
+    )
+    assert page.status_code == 200
+    assert page.templates[0].name == "djtriggers/admin/action_confirmation.html"
+    assert "would be due after the latest time (9999-12-30 00:00 UTC)" in page.content.decode()
+    assert states(*triggers) == ["failed"] * 2
+    assert not OperatorAction.objects.exists()
+
+
 def test_cancel__confirmation_lists_what_will_change(client, root):
     waiting = [due(source="shop.order$1"), pending(source="shop.order$2")]
     done = processed(source="shop.order$3")

@@ -11,7 +11,6 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from djtriggers.actions import ActionError
 from djtriggers.admin.pages import _is_concrete
 from djtriggers.models import OperatorAction, Trigger, TriggerAttempt, TriggerResult
 from tests.admin.conftest import (
@@ -259,11 +258,6 @@ def test_is_concrete__only_the_models_own_columns():
     assert not _is_concrete(trigger, "note")  # a field of a custom admin form
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ActionError,
-    reason="bug: clearing process_after on the page reschedules to None, which perform refuses",
-)
 def test_change_page__clearing_process_after_is_not_a_server_error(client, root):
     trigger = failed()
     local = timezone.localtime(trigger.process_after)
@@ -276,3 +270,36 @@ def test_change_page__clearing_process_after_is_not_a_server_error(client, root)
         "initial-process_after_1": f"{local:%H:%M:%S}",
     }
     assert client.post(change_url(trigger), data).status_code in (200, 302)
+
+
+def test_change_page__clearing_process_after_is_a_form_error_that_changes_nothing(client, root):
+    trigger = failed(source="old")
+    local = timezone.localtime(trigger.process_after)
+    data = {
+        "source": "new",
+        "process_after_0": "",
+        "process_after_1": "",
+        "initial-process_after_0": f"{local:%Y-%m-%d}",
+        "initial-process_after_1": f"{local:%H:%M:%S}",
+    }
+    response = client.post(change_url(trigger), data)
+    assert response.status_code == 200
+    [error] = response.context["adminform"].form.errors["process_after"]
+    assert error == (
+        "Enter a date and time: the trigger is rescheduled to it. "
+        "To make it due now, use Reprocess."
+    )
+    assert 'class="errorlist' in response.content.decode()
+    row = Trigger.objects.get(pk=trigger.pk)
+    assert (row.source, row.status, row.process_after) == ("old", "failed", trigger.process_after)
+    assert not OperatorAction.objects.exists()
+
+
+def test_change_page__a_process_after_that_was_empty_may_stay_empty(client, root):
+    trigger = failed(source="old")
+    Trigger.objects.filter(pk=trigger.pk).update(process_after=None)
+    data = {"source": "new", "process_after_0": "", "process_after_1": ""}
+    assert client.post(change_url(trigger), data).status_code == 302
+    row = Trigger.objects.get(pk=trigger.pk)
+    assert (row.source, row.status, row.process_after) == ("new", "failed", None)
+    assert not OperatorAction.objects.exists()

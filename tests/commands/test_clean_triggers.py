@@ -35,17 +35,34 @@ def test_clean_triggers__deletes_old_finished_rows_with_subclass_rows(user):
     recent = factories.processed(at=days_ago(1))
     waiting = NoopTrigger.objects.create()
     output = run("clean_triggers")
-    assert "Deleted 1 processed/failed/cancelled triggers" in output
+    assert "Deleted 1 processed/failed/cancelled trigger finished before " in output
     assert set(Trigger.objects.values_list("pk", flat=True)) == {recent.pk, waiting.pk}
     assert not PayBill.objects.exists()
     assert not TriggerAttempt.objects.filter(trigger_id=old_bill.pk).exists()
     assert not TriggerResult.objects.exists()
 
 
+def test_clean_triggers__says_trigger_for_one_and_triggers_for_more():
+    factories.processed(at=days_ago(90))
+    assert "Would delete 1 processed trigger finished before " in run(
+        "clean_triggers", "--status", "processed", "--dry-run"
+    )
+    factories.processed(at=days_ago(90))
+    assert "Would delete 2 processed triggers finished before " in run(
+        "clean_triggers", "--status", "processed", "--dry-run"
+    )
+    assert "Deleted 2 processed triggers finished before " in run(
+        "clean_triggers", "--status", "processed"
+    )
+    assert "Deleted 0 processed triggers finished before " in run(
+        "clean_triggers", "--status", "processed"
+    )
+
+
 def test_clean_triggers__status_older_than_and_dry_run():
     factories.failed(at=days_ago(3))
     processed = factories.processed(at=days_ago(3))
-    assert "Would delete 1 failed" in run(
+    assert "Would delete 1 failed trigger finished" in run(
         "clean_triggers", "--older-than", "2d", "--status", "failed", "--dry-run"
     )
     assert Trigger.objects.count() == 2

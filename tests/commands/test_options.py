@@ -9,7 +9,9 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+from django.utils import translation
 
+from djtriggers.engine import Counts
 from djtriggers.management.commands import _options
 from djtriggers.management.commands._options import (
     duration,
@@ -42,6 +44,27 @@ def test_positive_seconds__accepts_seconds_above_zero_up_to_the_maximum(text, va
 def test_positive_seconds__refuses_the_rest_naming_the_span(text):
     with pytest.raises(argparse.ArgumentTypeError, match=r"at most 60 \(1 minute\)\.$"):
         positive_seconds(60, "1 minute")(text)
+
+
+@pytest.mark.parametrize(
+    ("succeeded", "text"),
+    [
+        (0, "0 triggers in 2.00s (0/s): 0 processed"),
+        (1, "1 trigger in 2.00s (0/s): 1 processed"),
+        (2, "2 triggers in 2.00s (1/s): 2 processed"),
+    ],
+)
+def test_summary__one_trigger_or_several_triggers(succeeded, text):
+    counts = Counts(seconds=2.0, succeeded=succeeded)
+    assert _options.summary(counts).startswith(text)
+
+
+def test_summary__in_dutch():
+    with translation.override("nl"):
+        one = _options.summary(Counts(seconds=1.0, succeeded=1))
+        two = _options.summary(Counts(seconds=1.0, succeeded=2))
+    assert one.startswith("1 trigger in 1.00s (1/s): 1 verwerkt, 0 mislukt")
+    assert two.startswith("2 triggers in 1.00s (2/s): 2 verwerkt, 0 mislukt")
 
 
 def test_duration__a_duration_or_an_argparse_error():

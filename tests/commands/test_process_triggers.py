@@ -34,6 +34,12 @@ def test_process_triggers__one_pass_and_a_summary():
     assert Trigger.objects.processed().count() == 3
 
 
+def test_process_triggers__one_trigger_is_one_trigger_not_one_triggers():
+    NoopTrigger.objects.create()
+    output = run("process_triggers")
+    assert re.search(r"^Processed 1 trigger in [\d.]+s \(\d+/s\): 1 processed", output)
+
+
 def test_process_triggers__types_and_limit():
     NoopTrigger.objects.bulk_create([NoopTrigger() for _ in range(5)])
     BreakfastTrigger.objects.create()

@@ -299,13 +299,24 @@ def test_due_board__rows_with_and_without_process_after_of_one_type_add_up():
     assert row.oldest_due_age == timedelta(minutes=7)
 
 
-@pytest.mark.xfail(
-    connection.vendor == "postgresql",
-    strict=True,
-    reason="bug: on PostgreSQL the processed count leaves out rows without process_after",
-)
 def test_due_board__a_type_processed_without_process_after_has_no_lag():
     now = timezone.now()
     processed(process_after=None, at=now - timedelta(minutes=1))
     [row] = stats.due_board(now)
     assert (row.processed_last_hour, row.lag_p50, row.lag_p95) == (1, None, None)
+
+
+def test_due_board__rows_without_process_after_count_but_stay_out_of_the_lag():
+    now = timezone.now()
+    processed(process_after=now - timedelta(minutes=10), at=now - timedelta(minutes=8))
+    processed(process_after=now - timedelta(minutes=10), at=now - timedelta(minutes=6))
+    for _ in range(3):
+        # Received long ago: a lag from date_received would be hours and move p95.
+        processed(
+            process_after=None,
+            date_received=now - timedelta(hours=5),
+            at=now - timedelta(minutes=1),
+        )
+    [row] = stats.due_board(now)
+    assert row.processed_last_hour == 5
+    assert (row.lag_p50, row.lag_p95) == (timedelta(minutes=2), timedelta(minutes=4))

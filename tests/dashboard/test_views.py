@@ -752,6 +752,33 @@ def test_group_reschedule__a_time_out_of_range_is_an_inline_message(client, root
     assert Trigger.objects.failed().count() == 3
 
 
+def test_reschedule__a_spread_past_year_9999_is_an_inline_message(client, root):
+    trigger = failed()
+    data = {"process_after": "9999-12-30 00:00", "spread": "2d"}
+    response = client.post(action_url(trigger, "reschedule"), data, headers=HTMX)
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert 'role="alert">Not rescheduled: Spread over 2 days' in content
+    assert "would be due after the latest time" in content
+    assert "HX-Trigger" not in response
+    assert Trigger.objects.get(pk=trigger.pk).state == "failed"
+    assert not OperatorAction.objects.exists()
+
+
+@pytest.mark.parametrize("confirm", ["", "yes"])
+def test_group_reschedule__a_spread_past_year_9999_is_an_inline_message(
+    client, root, group, confirm
+):
+    data = group_data(group, process_after="9999-12-30 00:00", spread="2d", confirm=confirm)
+    response = client.post(group_url("reschedule"), data, headers=HTMX)
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert 'role="alert">Not rescheduled: ' in content
+    assert "would be due after the latest time" in content
+    assert Trigger.objects.failed().count() == 3
+    assert not OperatorAction.objects.exists()
+
+
 def test_failure_group_of_a_type_without_a_class__its_link_lists_it(client, root):
     gone = failed(trigger_type="billing.removed", error="UnknownTriggerType: gone")
     page = client.get(INDEX).content.decode()

@@ -46,8 +46,8 @@ def summary(counts: Counts) -> str:
     """
     rate = counts.attempted / counts.seconds if counts.seconds else 0.0
     return ngettext(
-        # Translators: what a worker did; the English says "1 triggers" too, as before.
-        "%(count)d triggers in %(seconds).2fs (%(rate).0f/s): %(processed)d processed, "
+        # Translators: what a worker did, "1 trigger in 0.12s (8/s): 1 processed, ...".
+        "%(count)d trigger in %(seconds).2fs (%(rate).0f/s): %(processed)d processed, "
         "%(failed)d failed (%(gave_up)d for good), %(rescheduled)d rescheduled",
         "%(count)d triggers in %(seconds).2fs (%(rate).0f/s): %(processed)d processed, "
         "%(failed)d failed (%(gave_up)d for good), %(rescheduled)d rescheduled",

@@ -58,17 +58,15 @@ class Command(TriggersCommand):
             }
             if options["dry_run"]:
                 text = ngettext(
-                    # Translators: the states are those of --status, as typed; the English
-                    # says "1 ... triggers" too, as before.
-                    "Would delete %(count)d %(states)s triggers finished before %(time)s.",
+                    # Translators: the states are those of --status, as typed.
+                    "Would delete %(count)d %(states)s trigger finished before %(time)s.",
                     "Would delete %(count)d %(states)s triggers finished before %(time)s.",
                     count,
                 )
             else:
                 text = ngettext(
-                    # Translators: the states are those of --status, as typed; the English
-                    # says "1 ... triggers" too, as before.
-                    "Deleted %(count)d %(states)s triggers finished before %(time)s.",
+                    # Translators: the states are those of --status, as typed.
+                    "Deleted %(count)d %(states)s trigger finished before %(time)s.",
                     "Deleted %(count)d %(states)s triggers finished before %(time)s.",
                     count,
                 )
