@@ -137,16 +137,6 @@ def test_defaults_are_within_their_bounds():
         assert bounds.accepts(DASHBOARD_DEFAULTS[name]), name
 
 
-def test_settings_are_typed_attributes_with_their_defaults(settings):
-    from djtriggers.conf import settings as conf
-
-    assert conf.LEASE_SECONDS == 60.0
-    settings.DJTRIGGERS_LEASE_SECONDS = 90.0
-    assert conf.LEASE_SECONDS == 90.0
-    with pytest.raises(AttributeError, match="Unknown djtriggers setting 'LEASE'"):
-        conf.LEASE  # noqa: B018
-
-
 def test_unimportable_logger__e004(settings):
     settings.DJTRIGGERS_LOGGERS = ["djtriggers.loggers.nope.Missing"]
     errors = check_settings()

@@ -163,7 +163,10 @@ class Hello(Trigger):
         Path("hello.txt").write_text(f"hello from trigger {self.pk}")
 """
 UI_MODULES = """
-ui = ("import_export", "django_filters", "django_htmx", "template_partials", "dashboard")
+ui = (
+    "import_export", "tablib", "openpyxl",
+    "django_filters", "django_htmx", "template_partials", "dashboard",
+)
 imported = sorted(m for m in sys.modules if m.split(".")[0] in ui)
 """
 WORKER_SCRIPT = (
@@ -183,9 +186,14 @@ call_command("migrate", verbosity=0)
 trigger = Hello.objects.create()
 call_command("run_triggers", max_triggers=1, verbosity=0)
 trigger.refresh_from_db()
+# Reading a file of triggers into triggers needs Django alone too.
+from djtriggers import imports, rows
+
+table = imports.read_table(["trigger_type"], [["hello"]])
+problems = rows.RowReader(trigger.date_received).read({"trigger_type": table[0][0]})[2]
 """
     + UI_MODULES
-    + """print(json.dumps({"status": trigger.status, "imported": imported}))
+    + """print(json.dumps({"status": trigger.status, "problems": problems, "imported": imported}))
 """
 )
 ADMIN_SCRIPT = (
@@ -332,8 +340,10 @@ def test_core__installs_and_runs_a_trigger_with_django_alone(wheel, tmp_path):
         env = clean_env() | {"DJANGO_SETTINGS_MODULE": settings, "PYTHONPATH": str(project)}
         return json.loads(run([python, "-c", script], cwd=project, env=env).splitlines()[-1])
 
-    # Only "djtriggers" (and the app of triggers) installed: no check error, migrate, run.
-    assert run_with("worker_settings", WORKER_SCRIPT) == {"status": "processed", "imported": []}
+    # Only "djtriggers" (and the app of triggers) installed: no check error, migrate, run,
+    # read the rows of a file of triggers.
+    worker = run_with("worker_settings", WORKER_SCRIPT)
+    assert worker == {"status": "processed", "problems": [], "imported": []}
     assert (project / "hello.txt").read_text().startswith("hello from trigger")
     # Django's admin added later: it lists the trigger, without export and import.
     assert run_with("admin_settings", ADMIN_SCRIPT) == {"admin": [200, True, False], "imported": []}

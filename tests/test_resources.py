@@ -1,4 +1,5 @@
-"""Triggers as rows (djtriggers.resources): the exported values, and how rows become triggers."""
+"""Triggers as rows of a file (djtriggers.resources): the exported values, and an import as a
+whole: all or nothing, counted for its page."""
 
 from __future__ import annotations
 
@@ -9,16 +10,9 @@ import tablib
 from django.db import DataError
 from django.utils import timezone
 
-from djtriggers.lifecycle import MAX_TRIES_COUNT, State, Status
+from djtriggers.imports import COLUMNS
 from djtriggers.models import Trigger
-from djtriggers.resources import (
-    COLUMNS,
-    SHOWN_PROBLEMS,
-    ImportResult,
-    TriggerResource,
-    check_columns,
-    lifecycle_columns,
-)
+from djtriggers.resources import SHOWN_PROBLEMS, ImportResult, TriggerResource
 from tests.factories import cancelled, due, failed, pending, processed, running
 from tests.testapp.models import NoopTrigger
 
@@ -26,7 +20,6 @@ pytestmark = pytest.mark.django_db
 
 SUMMER = datetime(2026, 7, 1, 12, 0, 0, 123456, tzinfo=UTC)
 WINTER = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
-FULL_WIDTH_DATE = "\uff12\uff10\uff12\uff16-01-01"  # 2026-01-01 in full-width digits
 
 
 def exported(trigger: Trigger) -> dict[str, object]:
@@ -134,19 +127,14 @@ def test_import__a_dry_run_writes_nothing():
 @pytest.mark.parametrize(
     ("row", "state", "successful"),
     [
-        ({"status": "processed", "date_processed": "2026-01-01T10:00:00+00:00"}, "processed", None),
-        ({"status": "processed", "successful": "true"}, "processed", True),
-        ({"status": "failed", "successful": ""}, "failed", False),
+        ({"status": "failed"}, "failed", False),
         ({"status": "cancelled"}, "cancelled", None),
-        ({"status": "due", "successful": "false"}, "scheduled", False),
-        # Without a status, the 2.x columns decide.
+        # Without a status, the 2.x columns decide (see tests/test_rows.py for the rest).
         ({"date_processed": "2026-01-01 10:00", "successful": "1"}, "processed", True),
-        ({"date_processed": "2026-01-01 10:00", "successful": "0"}, "failed", False),
-        ({"date_processed": "2026-01-01 10:00"}, "processed", None),
         ({}, "scheduled", None),
     ],
 )
-def test_import__the_state_comes_from_the_status_or_the_2x_columns(row, state, successful):
+def test_import__rows_are_written_in_the_state_they_were_read_in(row, state, successful):
     result = import_rows({"trigger_type": "noop", **row})
     assert problems(result) == []
     trigger = Trigger.objects.get()
@@ -164,78 +152,17 @@ def test_import__a_running_trigger_comes_back_scheduled():
     assert result.by_status() == [("due", 1)]
 
 
-def test_import__a_failed_row_keeps_its_error_and_is_grouped_like_the_engines():
-    import_rows(
-        {
-            "trigger_type": "noop",
-            "status": "failed",
-            "number_of_tries": "5",
-            "last_error": "ValueError: no coffee",
-        }
-    )
-    imported = Trigger.objects.get()
-    made = failed(error="ValueError: no coffee")
-    assert imported.error_fingerprint == made.error_fingerprint != ""
-    assert (imported.number_of_tries, imported.last_error) == (5, "ValueError: no coffee")
-
-
-@pytest.mark.parametrize(
-    ("status", "dp", "successful", "message"),
-    [
-        (Status.DUE, WINTER, None, "A due trigger has no date_processed"),
-        (Status.RUNNING, WINTER, None, "A running trigger has no date_processed"),
-        (Status.PROCESSED, WINTER, False, "A processed trigger cannot have successful false"),
-        (Status.FAILED, WINTER, True, "A failed trigger cannot have successful true"),
-    ],
-)
-def test_lifecycle_columns__a_status_that_contradicts_the_2x_columns(
-    status, dp, successful, message
-):
-    with pytest.raises(ValueError, match=message):
-        lifecycle_columns(status, dp, successful, None, now=timezone.now())
-
-
-def test_lifecycle_columns__a_finished_status_without_a_date_is_finished_now():
-    now = timezone.now()
-    columns = lifecycle_columns(Status.CANCELLED, None, None, None, now=now)
-    assert columns == {
-        "state": State.CANCELLED,
-        "date_processed": now,
-        "successful": None,
-        "process_after": now,
-    }
-
-
 # --- import: problems, all or nothing ---------------------------------------------
 
 
+# What each column accepts: tests/test_rows.py.
 @pytest.mark.parametrize(
     ("row", "column", "message"),
     [
         ({"trigger_type": "nope"}, "trigger_type", "Unknown trigger type 'nope'. Known types:"),
-        ({"trigger_type": ""}, "trigger_type", "The trigger_type column is empty"),
-        ({"trigger_type": "testapp.paybill"}, "trigger_type", "Import supports proxy trigger"),
         ({"process_after": "next tuesday"}, "process_after", "'next tuesday' is neither"),
-        ({"process_after": "99999-01-01 00:00"}, "process_after", "'99999-01-01 00:00' is neither"),
-        ({"process_after": "9999-12-31 23:59:00"}, "process_after", "too far ahead"),
-        ({"date_received": "1900-01-01 00:00:00"}, "date_received", "too far back"),
-        ({"date_processed": "inf"}, "date_processed", "'inf' is neither"),
-        ({"date_processed": FULL_WIDTH_DATE}, "date_processed", "use plain ASCII"),
-        ({"date_processed": 12.5}, "date_processed", "12.5 is not a date and time"),
-        ({"number_of_tries": "inf"}, "number_of_tries", "'inf' is not a number of tries"),
-        ({"number_of_tries": float("inf")}, "number_of_tries", "inf is not a number of tries"),
-        ({"number_of_tries": "٣"}, "number_of_tries", "'٣' is not a number of tries"),
-        ({"number_of_tries": "-1"}, "number_of_tries", "'-1' is not a number of tries"),
-        ({"number_of_tries": "1.5"}, "number_of_tries", "'1.5' is not a number of tries"),
-        ({"number_of_tries": True}, "number_of_tries", "True is not a number of tries"),
         ({"number_of_tries": 2**31}, "number_of_tries", "2147483648 tries is out of range"),
-        ({"number_of_tries": "9" * 5000}, "number_of_tries", "9999… tries is out of range"),
-        ({"successful": "maybe"}, "successful", "'maybe' is not true or false"),
-        ({"status": "done"}, "status", "Unknown status 'done': use one of pending, due"),
-        ({"source": "x" * 251}, "source", "The source is 251 characters long; at most 250"),
-        ({"source": "a\x00b"}, "source", "NUL character"),
-        ({"last_error": ["a"]}, "last_error", "['a'] is not text"),
-        ({"last_error": "x\ud800"}, "last_error", "The text is not valid Unicode"),
+        ({"status": "due", "date_processed": "2026-01-01"}, "status", "A due trigger has no"),
     ],
 )
 def test_import__a_bad_value_is_a_problem_of_its_row_and_nothing_is_written(row, column, message):
@@ -245,27 +172,6 @@ def test_import__a_bad_value_is_a_problem_of_its_row_and_nothing_is_written(row,
     assert message in result.row_problems[0].message
     assert (result.valid, result.invalid) == (2, 1)
     assert not Trigger.objects.exists()
-
-
-def test_import__a_value_within_range_is_read():
-    import_rows(
-        {"trigger_type": "noop", "number_of_tries": " 007 ", "successful": "Yes"},
-        {"trigger_type": "noop", "number_of_tries": 3.0, "successful": 1},
-        {"trigger_type": "noop", "number_of_tries": str(MAX_TRIES_COUNT), "source": 42},
-    )
-    rows = list(Trigger.objects.order_by("pk").values_list("number_of_tries", "source"))
-    assert rows == [(7, None), (3, None), (MAX_TRIES_COUNT, "42")]
-
-
-def test_import__times_without_an_offset_are_in_the_current_zone(settings):
-    settings.TIME_ZONE = "Europe/Amsterdam"
-    import_rows(
-        {"trigger_type": "noop", "process_after": "2026-07-01 14:00", "source": "text"},
-        {"trigger_type": "noop", "process_after": datetime(2026, 7, 1, 14), "source": "cell"},
-    )
-    assert set(Trigger.objects.values_list("process_after", flat=True)) == {
-        datetime(2026, 7, 1, 12, tzinfo=UTC)
-    }
 
 
 def test_import__every_problem_is_kept_the_page_shows_the_first():
@@ -290,19 +196,6 @@ def test_import__counts_by_status_and_type():
     )
     assert result.by_status() == [("pending", 1), ("failed", 1), ("cancelled", 1)]
     assert result.by_type() == [("breakfast", 1), ("noop", 2)]
-
-
-@pytest.mark.parametrize(
-    ("headers", "message"),
-    [
-        (["source"], "The file has no trigger_type column"),
-        (["trigger_type", "process_afterr"], "Unknown column 'process_afterr'. The columns are:"),
-        (["trigger_type;source"], "Is the file separated by semicolons?"),
-        (["trigger_type", "source", "source"], "The columns source appear more than once"),
-    ],
-)
-def test_check_columns__says_what_is_wrong_with_the_header(headers, message):
-    assert any(message in problem for problem in check_columns(headers))
 
 
 def test_import__wrong_columns_are_a_problem_of_the_file():
