@@ -20,12 +20,13 @@ import math
 import os
 import platform
 import statistics
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from common import positive_int, postgres_admin
 
 BENCH = Path(__file__).resolve().parent
 # Another name (BENCH_ADMIN_DATABASE) keeps a smoke run away from the full run's rows.
@@ -223,13 +224,6 @@ def main() -> None:
     save(pages, results, plans, args)
 
 
-def positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive integer.")
-    return number
-
-
 # --- the database ------------------------------------------------------------
 
 
@@ -241,14 +235,7 @@ def prepare_database(rows: int, *, refill: bool) -> bool:
     database is dropped and created again, so an edited migration cannot leave
     a stale schema behind.
     """
-    import psycopg
-
-    try:
-        conn = psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres")
-    except psycopg.OperationalError as error:
-        sys.exit(f"PostgreSQL is not up on 127.0.0.1:5432 (`make services`): {error}")
-    with conn:
-        conn.autocommit = True
+    with postgres_admin() as conn:
         row = conn.execute(
             "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
             [PG_DATABASE],

@@ -4,7 +4,10 @@ BENCH_DB is ``sqlite``, ``sqlite-wal`` or ``postgres``; BENCH_DB_NAME is the SQL
 file or the PostgreSQL database. ``process_triggers.py`` sets both.
 """
 
+import argparse
 import os
+import sys
+from typing import Any
 
 SECRET_KEY = "bench-only-not-secret"
 DEBUG = False
@@ -35,3 +38,24 @@ def databases() -> dict:
             }
         }
     raise RuntimeError(f"BENCH_DB={kind!r}: use sqlite, sqlite-wal or postgres.")
+
+
+def positive_int(value: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive integer.")
+    return number
+
+
+def postgres_admin() -> Any:
+    """An autocommit connection to the ``postgres`` database, to create and drop others."""
+    import psycopg
+
+    try:
+        conn = psycopg.connect(
+            host="127.0.0.1", user="postgres", dbname="postgres", autocommit=True
+        )
+    except psycopg.OperationalError as error:
+        sys.exit(f"PostgreSQL is not up on 127.0.0.1:5432 (`make services`): {error}")
+    return conn

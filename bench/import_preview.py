@@ -33,6 +33,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from common import positive_int, postgres_admin
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 PG_DATABASE = os.environ.get("BENCH_IMPORT_DATABASE", "djtriggers_bench_import")
@@ -87,13 +89,6 @@ def main() -> None:
     save(timings, created, args)
 
 
-def positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive integer.")
-    return number
-
-
 # --- the database and Django ----------------------------------------------------
 
 
@@ -125,23 +120,13 @@ def setup(db: str, name: str) -> None:
 
 
 def recreate_postgres(name: str) -> None:
-    import psycopg
-
-    try:
-        conn = psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres")
-    except psycopg.OperationalError as error:
-        sys.exit(f"PostgreSQL is not up on 127.0.0.1:5432 (`make services`): {error}")
-    with conn:
-        conn.autocommit = True
+    with postgres_admin() as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {name}")
 
 
 def drop_postgres(name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres") as conn:
-        conn.autocommit = True
+    with postgres_admin() as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 

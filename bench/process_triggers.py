@@ -29,6 +29,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common import positive_int, postgres_admin
+
 BENCH = Path(__file__).resolve().parent
 OURS_PYTHON = BENCH.parent / ".venv" / "bin" / "python"
 ORIGINAL_VENV = BENCH / ".venv-original"
@@ -113,13 +115,6 @@ def main() -> None:
         print(profile)
     print(f"Total time: {time.monotonic() - started:.0f}s")
     save(rows, profile, n)
-
-
-def positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive integer.")
-    return number
 
 
 # --- environments ----------------------------------------------------------
@@ -218,10 +213,7 @@ def fresh_database(db: str, tmp: str) -> Iterator[str]:
 
 
 def psql(statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres") as conn:
-        conn.autocommit = True
+    with postgres_admin() as conn:
         conn.execute(statement.format(PG_DATABASE))
 
 
