@@ -144,7 +144,7 @@ class Trigger(models.Model):
         self._loaded_state = self.state
 
     @classmethod
-    def from_db(  # type: ignore[override]  # Django passes more than the stubs say
+    def from_db(
         cls, db: str | None, field_names: Any, values: Any
     ) -> Any:
         instance = super().from_db(db, field_names, values)

@@ -93,7 +93,8 @@ class TriggerCSV(CSV):
                 yield writer.writerow([cell(value) for value in row])
 
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = content_disposition_header(True, filename)
+        # Never None: attachment=True always gives a header.
+        response["Content-Disposition"] = content_disposition_header(True, filename) or ""
         return response
 
     # Read as bytes: django-import-export reads text formats in text mode, which
@@ -133,7 +134,8 @@ class TriggerJSON(JSON):
             yield "\n]\n"
 
         response = StreamingHttpResponse(lines(), content_type="application/json")
-        response["Content-Disposition"] = content_disposition_header(True, filename)
+        # Never None: attachment=True always gives a header.
+        response["Content-Disposition"] = content_disposition_header(True, filename) or ""
         return response
 
     def create_dataset(self, in_stream: str | bytes, **kwargs: Any) -> tablib.Dataset:

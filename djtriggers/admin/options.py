@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.db.models.expressions import Combinable
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import select_template
 from django.template.response import TemplateResponse
@@ -203,9 +202,9 @@ class TriggerAdmin(TriggerPageMixin, ImportExport, _ModelAdmin):
                 response.template_name = names
         return response
 
-    def get_ordering(self, request: HttpRequest) -> list[str | Combinable]:
+    def get_ordering(self, request: HttpRequest) -> list[str]:
         status = request.GET.get("status", "")
-        return [*STATUS_ORDERING[Status(status)]] if status in Status.values else ["-id"]
+        return list(STATUS_ORDERING[Status(status)]) if status in Status.values else ["-id"]
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
