@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.db import models
 from django.http import HttpRequest, HttpResponse
@@ -15,7 +16,13 @@ from .templates import template_names
 SHOWN = 20
 
 
-class SourceTriggersMixin:
+if TYPE_CHECKING:
+    _Base = admin.ModelAdmin[Any]
+else:  # a plain mixin at run time, put before the ModelAdmin it extends
+    _Base = object
+
+
+class SourceTriggersMixin(_Base):
     """For a ModelAdmin: the object's page lists the triggers whose source points at it.
 
     The default source of an object is ``"<app_label>.<model_name>$<pk>"``, what
@@ -44,8 +51,8 @@ class SourceTriggersMixin:
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         extra = dict(extra_context or {})
-        obj = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
-        site = self.admin_site  # type: ignore[attr-defined]
+        obj = self.get_object(request, unquote(object_id))
+        site = self.admin_site
         trigger_admin = site.get_model_admin(Trigger) if site.is_registered(Trigger) else None
         if trigger_admin is not None:
             may_view = trigger_admin.has_view_or_change_permission(request)
@@ -62,7 +69,7 @@ class SourceTriggersMixin:
             extra["source_trigger_query"] = source
             # For {% url source_trigger_opts|admin_urlname:... %}, on this site.
             extra["source_trigger_opts"] = Trigger._meta if trigger_admin else None
-        response: HttpResponse = super().change_view(  # type: ignore[misc]
+        response: HttpResponse = super().change_view(
             request, object_id, form_url, extra
         )
         return response
@@ -76,7 +83,7 @@ class SourceTriggersMixin:
         form_url: str = "",
         obj: Any = None,
     ) -> HttpResponse:
-        response: HttpResponse = super().render_change_form(  # type: ignore[misc]
+        response: HttpResponse = super().render_change_form(
             request, context, add, change, form_url, obj
         )
         if not add and self.change_form_template is None and isinstance(response, TemplateResponse):
