@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar, cast, overload
 
 from django.conf import settings as django_settings
 
@@ -101,8 +101,18 @@ class Setting(Generic[T]):
         return value
 
 
+def setting(default: T, bounds: Bounds | None = None) -> T:
+    """Declares a setting, as ``dataclasses.field`` declares a field: the class
+    attribute is a ``Setting``, typed as its value (``LEASE_SECONDS: float``)."""
+    return cast(T, Setting(default, bounds))
+
+
 class BaseSettings:
-    """A group of settings; ``settings.NAME`` is the project's value (or the default)."""
+    """A group of settings; ``settings.NAME`` is the project's value (or the default).
+
+    Each is declared with its type and ``setting(default, bounds)``, so that
+    type checkers and ``typing.get_type_hints`` see ``LEASE_SECONDS: float``.
+    """
 
     @classmethod
     def declared(cls) -> dict[str, Setting[Any]]:
@@ -121,42 +131,46 @@ class Settings(BaseSettings):
     # A failed trigger logs a warning from this try on ...
     # (It may exceed TRIES_BEFORE_ERROR: failures are then never logged as
     # warnings, which is harmless.)
-    TRIES_BEFORE_WARNING = Setting(3, Bounds(1, 1000, count=True))
+    TRIES_BEFORE_WARNING: int = setting(3, Bounds(1, 1000, count=True))
     # ... and fails for good (successful=False) at this try.
-    TRIES_BEFORE_ERROR = Setting(5, Bounds(1, 1000, count=True))
+    TRIES_BEFORE_ERROR: int = setting(5, Bounds(1, 1000, count=True))
     # Retry delay: RETRY_DELAY_SECONDS * RETRY_BACKOFF ** (tries - 1), capped at
     # RETRY_MAX_DELAY_SECONDS, then spread by +/- RETRY_JITTER (a fraction).
-    RETRY_DELAY_SECONDS = Setting(30.0, Bounds(0, WEEK, seconds=True))
-    RETRY_BACKOFF = Setting(2.0, Bounds(1, 10, note="2 doubles each delay, 1 keeps it constant"))
-    RETRY_MAX_DELAY_SECONDS = Setting(3600.0, Bounds(0, YEAR, low_open=True, seconds=True))
-    RETRY_JITTER = Setting(0.2, Bounds(0, 1, high_open=True, note="a fraction of each delay"))
+    RETRY_DELAY_SECONDS: float = setting(30.0, Bounds(0, WEEK, seconds=True))
+    RETRY_BACKOFF: float = setting(
+        2.0, Bounds(1, 10, note="2 doubles each delay, 1 keeps it constant")
+    )
+    RETRY_MAX_DELAY_SECONDS: float = setting(3600.0, Bounds(0, YEAR, low_open=True, seconds=True))
+    RETRY_JITTER: float = setting(
+        0.2, Bounds(0, 1, high_open=True, note="a fraction of each delay")
+    )
     # How long a worker's claim on a trigger holds without a heartbeat before
     # another worker may take the trigger.
-    LEASE_SECONDS = Setting(60.0, Bounds(0, DAY, low_open=True, seconds=True))
+    LEASE_SECONDS: float = setting(60.0, Bounds(0, DAY, low_open=True, seconds=True))
     # Fast triggers are committed in groups: a group's transaction is committed
     # once it has run this long.
-    COMMIT_INTERVAL_SECONDS = Setting(0.2, Bounds(0, HOUR, low_open=True, seconds=True))
+    COMMIT_INTERVAL_SECONDS: float = setting(0.2, Bounds(0, HOUR, low_open=True, seconds=True))
     # A worker claims about CLAIM_SECONDS of work at its measured pace, at most
     # BATCH_SIZE triggers: slow triggers are claimed one by one and spread over
     # the workers, fast ones in large batches.
-    BATCH_SIZE = Setting(500, Bounds(1, 10_000, count=True))
-    CLAIM_SECONDS = Setting(1.0, Bounds(0, HOUR, low_open=True, seconds=True))
+    BATCH_SIZE: int = setting(500, Bounds(1, 10_000, count=True))
+    CLAIM_SECONDS: float = setting(1.0, Bounds(0, HOUR, low_open=True, seconds=True))
     # The worker loop's longest sleep when nothing is due.
-    POLL_INTERVAL_SECONDS = Setting(5.0, Bounds(0, DAY, low_open=True, seconds=True))
+    POLL_INTERVAL_SECONDS: float = setting(5.0, Bounds(0, DAY, low_open=True, seconds=True))
     # How often a worker writes its heartbeat row.
-    HEARTBEAT_SECONDS = Setting(1.0, Bounds(0, HOUR, low_open=True, seconds=True))
+    HEARTBEAT_SECONDS: float = setting(1.0, Bounds(0, HOUR, low_open=True, seconds=True))
     # A try still running after this many seconds is interrupted (a failed
     # try); None lets triggers run as long as they like. A class's
     # timeout_seconds overrides it.
-    TIMEOUT_SECONDS: Setting[float | None] = Setting(
+    TIMEOUT_SECONDS: float | None = setting(
         None, Bounds(0, DAY, low_open=True, seconds=True, optional=True)
     )
     # Tracebacks and messages kept per attempt are cut to this many characters.
-    TRACEBACK_MAX_CHARS = Setting(20_000, Bounds(100, 1_000_000, count=True))
+    TRACEBACK_MAX_CHARS: int = setting(20_000, Bounds(100, 1_000_000, count=True))
     # The admin's import refuses files with more rows than this.
-    IMPORT_MAX_ROWS = Setting(10_000, Bounds(1, 1_000_000, count=True))
+    IMPORT_MAX_ROWS: int = setting(10_000, Bounds(1, 1_000_000, count=True))
     # Checked by checks._check_loggers: dotted paths of TriggerLogger classes.
-    LOGGERS: Setting[Sequence[str]] = Setting(
+    LOGGERS: Sequence[str] = setting(
         (
             "djtriggers.loggers.python_logging.PythonLogger",
             "djtriggers.loggers.database.DatabaseLogger",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import typing
+from collections.abc import Sequence
 
 import pytest
 
@@ -16,6 +18,21 @@ def test_settings__typed_attributes_with_their_defaults(settings):
     assert conf.LEASE_SECONDS == 90.0
     with pytest.raises(AttributeError, match="Unknown djtriggers setting 'LEASE'"):
         conf.LEASE  # noqa: B018
+
+
+def test_settings__each_declared_with_its_type():
+    from dashboard.conf import DashboardSettings
+
+    hints = typing.get_type_hints(Settings)
+    assert set(hints) == set(DEFAULTS)
+    assert hints["LEASE_SECONDS"] is float
+    assert hints["BATCH_SIZE"] is int
+    assert hints["TIMEOUT_SECONDS"] == float | None
+    assert hints["LOGGERS"] == Sequence[str]
+    assert typing.get_type_hints(DashboardSettings)["DASHBOARD_ADMIN_SITE"] is str
+    for name, value in DEFAULTS.items():
+        kind = typing.get_origin(hints[name]) or hints[name]
+        assert value is None or isinstance(value, kind), name
 
 
 def test_settings__on_the_class_each_is_its_declaration():
