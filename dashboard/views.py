@@ -12,12 +12,14 @@ from functools import wraps
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.admin.views.decorators import staff_member_required as _staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
@@ -50,6 +52,18 @@ def _must_view(request: HttpRequest) -> None:
         raise PermissionDenied
 
 
+def _login_url() -> str:
+    return reverse(f"{settings.DASHBOARD_ADMIN_SITE}:login")
+
+
+V = TypeVar("V", bound=Callable[..., HttpResponse])
+
+
+def staff_only(view: V) -> V:
+    """Staff only; others log in on the admin site the dashboard links to (found per request)."""
+    return _staff_member_required(view, login_url=lazy(_login_url, str)())
+
+
 def on_admin_site(
     view: Callable[Concatenate[R, P], HttpResponse],
 ) -> Callable[Concatenate[R, P], HttpResponse]:
@@ -67,7 +81,7 @@ def on_admin_site(
 # --- the page ------------------------------------------------------------------
 
 
-@staff_member_required
+@staff_only
 @require_GET
 @on_admin_site
 def index(request: HtmxHttpRequest) -> HttpResponse:
@@ -141,7 +155,7 @@ def list_context(request: HttpRequest) -> dict[str, Any]:
 # --- JSON --------------------------------------------------------------------------
 
 
-@staff_member_required
+@staff_only
 @require_GET
 def summary(request: HttpRequest) -> JsonResponse:
     _must_view(request)
@@ -184,7 +198,7 @@ def health_check(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=503 if problems else 200)
 
 
-@staff_member_required
+@staff_only
 def health(request: HttpRequest) -> JsonResponse:
     """``health_check`` for staff who may view triggers, as linked from the dashboard."""
     _must_view(request)
@@ -194,7 +208,7 @@ def health(request: HttpRequest) -> JsonResponse:
 # --- actions -------------------------------------------------------------------------
 
 
-@staff_member_required
+@staff_only
 @require_POST
 @on_admin_site
 def trigger_action(request: HtmxHttpRequest, pk: int, kind: str) -> HttpResponse:
@@ -228,7 +242,7 @@ def trigger_action(request: HtmxHttpRequest, pk: int, kind: str) -> HttpResponse
     return _row(request, "row_message", context, changed=bool(report.changed))
 
 
-@staff_member_required
+@staff_only
 @require_POST
 @on_admin_site
 def group_action(request: HtmxHttpRequest, kind: str) -> HttpResponse:

@@ -55,3 +55,11 @@ def test_check__e010_for_a_name_not_in_the_urlconf(settings, value):
     assert error.id == "djtriggers.E010"
     assert repr(value) in error.msg
     assert "'admin', 'otheradmin'" in error.hint
+
+
+@pytest.mark.parametrize("site", ["admin", "otheradmin"])
+def test_anonymous__logs_in_on_the_named_site(client, settings, site):
+    settings.DJTRIGGERS_DASHBOARD_ADMIN_SITE = site
+    response = client.get(INDEX)
+    assert response.status_code == 302
+    assert response["Location"] == f"/{site}/login/?next={INDEX}"
