@@ -30,7 +30,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext, ngettext, ngettext_lazy, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from . import lifecycle
+from . import lifecycle, signals
 from .audit import log_entries, person
 from .db import write_transaction
 from .exceptions import ProcessError, ProcessLaterError, TriggerDataMissing, UnknownTriggerType
@@ -338,7 +338,20 @@ def perform(
         audit.skipped = sum(report.skipped.values())
         audit.save(update_fields=["changed", "skipped"])
         log_entries(audit, report.message(), user)
+        _announce(action, queryset.db, user, report.changed, sum(report.skipped.values()))
     return report
+
+
+def _announce(action: Action, using: str, user: Any, changed: int, skipped: int) -> None:
+    signals.on_commit(
+        signals.operator_action,
+        Trigger,
+        using=using,
+        action=action.name,
+        user=person(user),
+        changed=changed,
+        skipped=skipped,
+    )
 
 
 def process(
@@ -370,6 +383,7 @@ def process(
         report.audit.triggers.add(*ran)
         lines = {t.pk: f"{PROCESS.verb.capitalize()}: {text}" for t, text, _ in outcomes}
         log_entries(report.audit, report.message(), user, messages=lines)
+        _announce(PROCESS, queryset.db, user, len(ran), len(triggers) - len(ran))
     return outcomes
 
 

@@ -25,7 +25,7 @@ from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
-from . import lifecycle
+from . import lifecycle, signals
 from .conf import settings
 from .exceptions import ProcessLaterError
 from .fingerprints import fingerprint
@@ -327,6 +327,7 @@ def save_attempts(attempts: Sequence[Attempt], worker: str, using: str) -> None:
             transition, params = attempt.transition(now)
             transition.apply(base.filter(pk=attempt.trigger.pk), **params)
     insert_attempt_rows(attempts, worker, using)
+    signals.announce_attempts(attempts, worker, using)
 
 
 def insert_attempt_rows(attempts: Sequence[Attempt], worker: str, using: str) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from . import lifecycle
+from . import lifecycle, signals
 from .attempts import Attempt, Outcome, WorkerLost, run_attempt, save_attempts
 from .conf import settings
 from .db import write_transaction
@@ -45,6 +45,7 @@ def default_worker_name() -> str:
 # PostgreSQL keeps up to 64 subtransactions per transaction in shared memory;
 # past that, every snapshot in every session gets slower until the commit.
 MAX_SAVEPOINTS_PER_GROUP = 50
+
 
 @dataclass
 class Counts:
@@ -138,12 +139,17 @@ class Engine:
                     | Q(state=State.SCHEDULED, process_after__isnull=True)
                 )
                 swept = self._scope(swept).select_for_update(skip_locked=True)
-                rows = list(swept.values_list("pk", "state", "run_alone")[:limit])
-                lost = [(pk, alone) for pk, state, alone in rows if state == State.RUNNING]
+                rows = list(swept.values_list("pk", "state", "run_alone", "locked_by")[:limit])
+                lost = [(pk, alone) for pk, state, alone, _ in rows if state == State.RUNNING]
                 if lost:
                     # Those lost among others are due again, each alone.
                     candidates += [(pk, True) for pk in self._recover_lost(lost, now)]
-                candidates += [(pk, alone) for pk, state, alone in rows if state != State.RUNNING]
+                    self._announce_lost(
+                        [(pk, by) for pk, state, _, by in rows if state == State.RUNNING]
+                    )
+                candidates += [
+                    (pk, alone) for pk, state, alone, _ in rows if state != State.RUNNING
+                ]
                 # More may wait than this claim takes (recovered triggers without
                 # process_after among them): sweep again next time.
                 taken = _alone_or_together(candidates)
@@ -165,6 +171,21 @@ class Engine:
                 )
         self.held.update(pks)
         return pks
+
+    def _announce_lost(self, lost: list[tuple[Any, str | None]]) -> None:
+        """``signals.lease_lost`` per worker whose lease ended, once the claim commits."""
+        by_worker: dict[str, list[Any]] = {}
+        for pk, holder in lost:
+            by_worker.setdefault(holder or "", []).append(pk)
+        for holder, pks in by_worker.items():
+            signals.on_commit(
+                signals.lease_lost,
+                Trigger,
+                using=self.using,
+                pks=pks,
+                worker=holder,
+                found_by=self.worker,
+            )
 
     def _recover_lost(self, lost: list[tuple[Any, bool]], now: datetime) -> list[Any]:
         """Triggers whose worker's lease ended: lost with it (see lifecycle.LOSE).

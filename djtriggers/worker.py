@@ -18,7 +18,7 @@ from django.db import DatabaseError, connections
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from . import models
+from . import models, signals
 from .attempts import StopNow
 from .conf import settings
 from .engine import Counts, Engine
@@ -112,6 +112,7 @@ class TriggerWorker:
         handlers = self._install_signal_handlers()
         started = monotonic()
         log.info("Worker %s started", self.name)
+        signals.send(signals.worker_started, type(self), worker=self.name)
         self._deadline = None if self.max_runtime is None else started + self.max_runtime
         failures = 0
         registered = False
@@ -156,6 +157,7 @@ class TriggerWorker:
             for signum, handler in handlers.items():
                 signal.signal(signum, handler)
         log.info("Worker %s stopped: %s", self.name, self.counts.summary())
+        signals.send(signals.worker_stopped, type(self), worker=self.name, counts=self.counts)
         return self.counts
 
     def _run_batch(self, limit: int) -> bool:
