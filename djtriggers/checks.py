@@ -109,6 +109,21 @@ def check_settings(**kwargs: Any) -> list[Error]:
             )
         )
     errors += _check_loggers()
+    errors += _check_statsd()
+    return errors
+
+
+def _check_statsd() -> list[Error]:
+    from .statsd import parse_address
+
+    address, prefix = settings.STATSD_ADDRESS, settings.STATSD_PREFIX
+    errors = []
+    if address is not None and parse_address(address) is None:
+        errors.append(_setting_error(settings, "STATSD_ADDRESS", 'a "host:port" string, or None'))
+    if not isinstance(prefix, str) or any(c in prefix for c in ":|@# \n"):
+        errors.append(
+            _setting_error(settings, "STATSD_PREFIX", "a string without : | @ # or spaces")
+        )
     return errors
 
 

@@ -169,6 +169,10 @@ class Settings(BaseSettings):
     TRACEBACK_MAX_CHARS: int = setting(20_000, Bounds(100, 1_000_000, count=True))
     # The admin's import refuses files with more rows than this.
     IMPORT_MAX_ROWS: int = setting(10_000, Bounds(1, 1_000_000, count=True))
+    # 2.x's statsd metrics: "host:port" of a statsd server (None: none are sent),
+    # and a prefix for their names (checked by checks.check_settings).
+    STATSD_ADDRESS: str | None = setting(None)
+    STATSD_PREFIX: str = setting("")
     # Checked by checks._check_loggers: dotted paths of TriggerLogger classes.
     LOGGERS: Sequence[str] = setting(
         (

@@ -127,7 +127,7 @@ def test_values_at_the_bounds_pass(settings, name, value):
 
 
 def test_every_setting_has_bounds_or_a_check_of_its_own():
-    assert set(BOUNDS) | {"LOGGERS"} == set(DEFAULTS)
+    assert set(BOUNDS) | {"LOGGERS", "STATSD_ADDRESS", "STATSD_PREFIX"} == set(DEFAULTS)
 
 
 def test_defaults_are_within_their_bounds():
