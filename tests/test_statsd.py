@@ -106,3 +106,13 @@ def test_an_invalid_address__sends_nothing_and_never_fails_the_worker(server, se
     server.settimeout(0.2)
     with pytest.raises(TimeoutError):
         server.recv(1024)
+
+
+def test_a_packet_the_network_refuses__never_fails_the_worker(server, settings):
+    settings.DJTRIGGERS_STATSD_ADDRESS = f"127.0.0.1:{server.getsockname()[1]}"
+    settings.DJTRIGGERS_STATSD_PREFIX = "x" * 70_000  # over UDP's 64 KB: sendto() raises
+    due(NoopTrigger)
+    assert TriggerWorker(burst=True).run().succeeded == 1
+    server.settimeout(0.2)
+    with pytest.raises(TimeoutError):
+        server.recv(1024)
