@@ -115,3 +115,6 @@ DJTRIGGERS_HEARTBEAT_SECONDS = min(1.0, DJTRIGGERS_LEASE_SECONDS / 2)
 # A worker test may give its subprocess a timeout for the triggers' tries.
 if os.environ.get("DJTRIGGERS_TEST_TIMEOUT_SECONDS"):
     DJTRIGGERS_TIMEOUT_SECONDS = float(os.environ["DJTRIGGERS_TEST_TIMEOUT_SECONDS"])
+# A worker test may have its subprocess send statsd packets to a test's UDP socket.
+if os.environ.get("DJTRIGGERS_TEST_STATSD_ADDRESS"):
+    DJTRIGGERS_STATSD_ADDRESS = os.environ["DJTRIGGERS_TEST_STATSD_ADDRESS"]

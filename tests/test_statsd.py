@@ -116,3 +116,15 @@ def test_a_packet_the_network_refuses__never_fails_the_worker(server, settings):
     server.settimeout(0.2)
     with pytest.raises(TimeoutError):
         server.recv(1024)
+
+
+@pytest.mark.slow
+def test_a_real_worker_process__sends_its_metrics(server, workers):
+    due(NoopTrigger)
+    due(NoopTrigger)
+    address = f"127.0.0.1:{server.getsockname()[1]}"
+    process = workers.run(command="process_triggers", DJTRIGGERS_TEST_STATSD_ADDRESS=address)
+    assert process.wait() == 0
+    packets = received(server, 4)
+    assert packets.count("triggers.noop.processed:1|c") == 2
+    assert sum(p.startswith("triggers.noop.process_delay_seconds:") for p in packets) == 2
