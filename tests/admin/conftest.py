@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
+from openpyxl import Workbook
 
 from djtriggers.models import OperatorAction, Trigger, TriggerAttempt, TriggerResult
 from tests.factories import retried
@@ -98,3 +100,13 @@ def change_form_data(trigger: Trigger, when: Any) -> dict[str, str]:
         "process_after_0": f"{local:%Y-%m-%d}",
         "process_after_1": f"{local:%H:%M:%S}",
     }
+
+
+def xlsx(*rows: list[Any]) -> bytes:
+    """An XLSX file of these rows, as a spreadsheet program saves it."""
+    workbook = Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

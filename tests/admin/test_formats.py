@@ -24,6 +24,7 @@ from djtriggers.admin.formats import (
     unescape,
 )
 from djtriggers.imports import ImportFileError
+from tests.admin.conftest import xlsx
 
 # Closing a response (as the handler does) sends request_finished, which touches the database.
 pytestmark = pytest.mark.django_db
@@ -50,15 +51,6 @@ def csv_rows(content: bytes) -> list[list[str]]:
 
 def sheet_of(content: bytes) -> Any:
     return load_workbook(io.BytesIO(content)).active
-
-
-def xlsx(*rows: list[Any]) -> bytes:
-    workbook = Workbook()
-    for row in rows:
-        workbook.active.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
 
 
 def read(fmt: Any, content: bytes) -> list[dict[str, Any]]:

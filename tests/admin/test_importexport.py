@@ -25,7 +25,7 @@ from django.test import Client
 from django.utils import timezone
 from import_export.admin import ExportActionMixin
 from import_export.formats.base_formats import TSV
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from djtriggers.admin import TriggerAdmin
@@ -33,7 +33,7 @@ from djtriggers.admin.formats import TriggerCSV
 from djtriggers.imports import COLUMNS
 from djtriggers.models import Trigger
 from djtriggers.resources import SHOWN_PROBLEMS
-from tests.admin.conftest import CHANGELIST, change_url, messages_of
+from tests.admin.conftest import CHANGELIST, change_url, messages_of, xlsx
 from tests.conftest import login
 from tests.factories import cancelled, due, failed, pending, processed, retried, running
 from tests.system.test_bench import NUMBER, run_bench
@@ -84,15 +84,6 @@ def upload(client: Client, content: bytes | str, fmt: str = "csv", site: str = "
 def confirm(client: Client, preview: Any, site: str = "/admin/") -> Any:
     form = preview.context["confirm_form"]
     return client.post(f"{site}djtriggers/trigger/process_import/", form.initial, follow=True)
-
-
-def xlsx(*rows: list[Any]) -> bytes:
-    workbook = Workbook()
-    for row in rows:
-        workbook.active.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
 
 
 # --- export ------------------------------------------------------------------------
