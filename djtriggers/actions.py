@@ -32,7 +32,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import lifecycle, signals
 from .audit import log_entries, person
-from .db import write_transaction
+from .db import retrying_transaction
 from .exceptions import ProcessError, ProcessLaterError, TriggerDataMissing, UnknownTriggerType
 from .lifecycle import Status
 from .models import OperatorAction, Trigger
@@ -275,7 +275,6 @@ def perform(
         spread=spread,
     )
     report.audit = audit
-    link = OperatorAction.triggers.through
     start = when or timezone.now()
     # Pacing steps: with N triggers over a period, one step per trigger (up to
     # 1000 steps, each a chunk of its own).
@@ -291,48 +290,14 @@ def perform(
                 offset = spread * (seen / total) if spread and total else timedelta()
                 params = {"when": start + offset}
             seen += len(pks)
-            with write_transaction(queryset.db):
-                base = Trigger._base_manager.using(queryset.db)
-                rows = base.filter(pk__in=pks).select_for_update(skip_locked=True)
-                statuses = {
-                    pk: lifecycle.status_of(
-                        state,
-                        date_processed=done,
-                        successful=ok,
-                        process_after=after,
-                        now=now,
-                    )
-                    for pk, state, done, ok, after in rows.values_list(
-                        "pk", "state", "date_processed", "successful", "process_after"
-                    )
-                }
-                missing = len(pks) - len(statuses)
-                if missing:
-                    # Missing from what the lock read: rows a worker holds in
-                    # its transaction (SKIP LOCKED passed them: running) and
-                    # rows deleted since the chunk was read. A read without a
-                    # lock still sees a held row, not a deleted one: under READ
-                    # COMMITTED (PostgreSQL's default, and Django's on MySQL and
-                    # MariaDB) each statement sees the latest commit. SQLite has
-                    # no row locks: there, every missing row was deleted.
-                    held = base.filter(pk__in=pks).exclude(pk__in=list(statuses)).count()
-                    if held:  # pragma: no cover - no row locks on SQLite
-                        report.skipped[SKIP_REASONS[Status.RUNNING]] += held
-                    if missing > held:  # pragma: no branch - without row locks, always
-                        report.skipped[DELETED] += missing - held
-                eligible = [pk for pk, status in statuses.items() if status in action.statuses]
-                for status in statuses.values():
-                    if status not in action.statuses:
-                        report.skipped[SKIP_REASONS[status]] += 1
-                if eligible:
-                    still = functools.reduce(
-                        operator.or_, (lifecycle.status_q(s, now) for s in action.statuses)
-                    )
-                    changed = transition.apply(base.filter(Q(pk__in=eligible) & still), **params)
-                    link.objects.using(queryset.db).bulk_create(
-                        [link(operatoraction_id=audit.pk, trigger_id=pk) for pk in eligible]
-                    )
-                    report.changed += changed
+            changed, skipped = retrying_transaction(
+                queryset.db,
+                functools.partial(
+                    _change, action, transition, pks, audit, queryset.db, now, params
+                ),
+            )
+            report.changed += changed
+            report.skipped.update(skipped)
     finally:
         audit.changed = report.changed
         audit.skipped = sum(report.skipped.values())
@@ -340,6 +305,58 @@ def perform(
         log_entries(audit, report.message(), user)
         _announce(action, queryset.db, user, report.changed, sum(report.skipped.values()))
     return report
+
+
+def _change(
+    action: Action,
+    transition: lifecycle.Transition,
+    pks: list[Any],
+    audit: OperatorAction,
+    using: str,
+    now: datetime,
+    params: dict[str, Any],
+) -> tuple[int, Counter[StrOrPromise]]:
+    """One chunk of ``perform``, in its transaction: how many changed, and why others did not.
+
+    Locks the rows it may change, skipping those a worker holds right now.
+    """
+    skipped: Counter[StrOrPromise] = Counter()
+    base = Trigger._base_manager.using(using)
+    rows = base.filter(pk__in=pks).select_for_update(skip_locked=True)
+    statuses = {
+        pk: lifecycle.status_of(
+            state, date_processed=done, successful=ok, process_after=after, now=now
+        )
+        for pk, state, done, ok, after in rows.values_list(
+            "pk", "state", "date_processed", "successful", "process_after"
+        )
+    }
+    missing = len(pks) - len(statuses)
+    if missing:
+        # Missing from what the lock read: rows a worker holds in its
+        # transaction (SKIP LOCKED passed them: running) and rows deleted since
+        # the chunk was read. A read without a lock still sees a held row, not
+        # a deleted one: under READ COMMITTED (PostgreSQL's default, and
+        # Django's on MySQL and MariaDB) each statement sees the latest commit.
+        # SQLite has no row locks: there, every missing row was deleted.
+        held = base.filter(pk__in=pks).exclude(pk__in=list(statuses)).count()
+        if held:  # pragma: no cover - no row locks on SQLite
+            skipped[SKIP_REASONS[Status.RUNNING]] += held
+        if missing > held:  # pragma: no branch - without row locks, always
+            skipped[DELETED] += missing - held
+    eligible = [pk for pk, status in statuses.items() if status in action.statuses]
+    for status in statuses.values():
+        if status not in action.statuses:
+            skipped[SKIP_REASONS[status]] += 1
+    if not eligible:
+        return 0, skipped
+    still = functools.reduce(operator.or_, (lifecycle.status_q(s, now) for s in action.statuses))
+    changed = transition.apply(base.filter(Q(pk__in=eligible) & still), **params)
+    link = OperatorAction.triggers.through
+    link.objects.using(using).bulk_create(
+        [link(operatoraction_id=audit.pk, trigger_id=pk) for pk in eligible]
+    )
+    return changed, skipped
 
 
 def _announce(action: Action, using: str, user: Any, changed: int, skipped: int) -> None:

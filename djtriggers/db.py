@@ -1,10 +1,21 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.models import Model
+
+T = TypeVar("T")
+log = logging.getLogger("djtriggers")
+
+# A transaction the database chose to abort so that another could go on:
+# InnoDB's deadlock (1213), PostgreSQL's deadlock and serialization failure.
+CONFLICTS: dict[str, set[object]] = {"mysql": {1213}, "postgresql": {"40P01", "40001"}}
 
 
 @contextmanager
@@ -29,6 +40,45 @@ def write_transaction(using: str) -> Iterator[None]:
             yield
     finally:
         connection.transaction_mode = previous  # type: ignore[attr-defined]
+
+
+def is_conflict(error: DatabaseError, vendor: str) -> bool:
+    """Whether ``error`` aborted the transaction only to break a deadlock (try again)."""
+    if vendor == "mysql":
+        code = error.args[0] if error.args else None
+    else:
+        cause = error.__cause__
+        # psycopg 3 says sqlstate, psycopg2 pgcode.
+        code = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    return code in CONFLICTS.get(vendor, ())
+
+
+def retrying_transaction(using: str, work: Callable[[], T], tries: int = 4) -> T:
+    """Run ``work`` in a ``write_transaction``, again if the database aborts it to break a deadlock.
+
+    Deadlocks are part of normal life with row locks ("always be prepared to
+    re-issue a transaction", in MySQL's words): InnoDB in particular takes
+    locks on index entries and parent rows of foreign keys that no ordering of
+    statements fully avoids. ``work`` must have no effect outside the
+    transaction, as it may run more than once. Inside an outer transaction
+    nothing is retried: the deadlock aborted that one too.
+    """
+    connection = connections[using]
+    for attempt in range(1, tries + 1):  # pragma: no branch - returns or raises
+        try:
+            with write_transaction(using):
+                return work()
+        except DatabaseError as error:
+            if (
+                attempt == tries
+                or connection.in_atomic_block
+                or not is_conflict(error, connection.vendor)
+            ):
+                raise
+            log.info("Deadlock broken by the database (%s); trying again", error)
+            # Out of step with whoever we met, so as not to meet again.
+            time.sleep(random.uniform(0.01, 0.05) * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover - the last try returns or raises
 
 
 def estimated_rows(model: type[Model], using: str = "default") -> int | None:

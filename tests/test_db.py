@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 
-from djtriggers.db import estimated_rows, write_transaction
+from djtriggers.db import estimated_rows, is_conflict, retrying_transaction, write_transaction
 from djtriggers.models import Trigger
 from tests.factories import due, make
 
@@ -61,3 +62,73 @@ def test_estimated_rows__only_on_postgresql():
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {Trigger._meta.db_table}")
     assert estimated_rows(Trigger) == 3
+
+
+def conflict(vendor: str) -> OperationalError:
+    """The error Django raises when the database aborts a transaction to break a deadlock."""
+    if vendor == "mysql":
+        return OperationalError(1213, "Deadlock found when trying to get lock")
+    error = OperationalError("deadlock detected")
+    error.__cause__ = psycopg.errors.DeadlockDetected()
+    return error
+
+
+def test_is_conflict__deadlocks_and_serialization_failures_only():
+    assert is_conflict(conflict("mysql"), "mysql")
+    assert is_conflict(conflict("postgresql"), "postgresql")
+    serialization = OperationalError("could not serialize access")
+    serialization.__cause__ = psycopg.errors.SerializationFailure()
+    assert is_conflict(serialization, "postgresql")
+    assert not is_conflict(OperationalError(1205, "Lock wait timeout exceeded"), "mysql")
+    assert not is_conflict(OperationalError(), "mysql")
+    assert not is_conflict(OperationalError("database is locked"), "sqlite")
+    assert not is_conflict(OperationalError("no cause"), "postgresql")
+
+
+class Flaky:
+    """Work that the database aborts ``conflicts`` times with ``error``, then creates a trigger."""
+
+    def __init__(self, conflicts: int, error: Exception) -> None:
+        self.conflicts, self.error, self.calls = conflicts, error, 0
+
+    def __call__(self) -> int:
+        self.calls += 1
+        pk = due().pk
+        if self.calls <= self.conflicts:
+            raise self.error
+        return pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_retrying_transaction__runs_again_after_a_deadlock_and_keeps_one_effect(caplog):
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite has no deadlocks to break")
+    caplog.set_level("INFO", logger="djtriggers")
+    work = Flaky(2, conflict(connection.vendor))
+    pk = retrying_transaction("default", work)
+    assert work.calls == 3
+    assert list(Trigger.objects.values_list("pk", flat=True)) == [pk]
+    assert caplog.text.count("Deadlock broken by the database") == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_retrying_transaction__gives_up_after_its_tries():
+    error = conflict(connection.vendor)
+    work = Flaky(9, error)
+    with pytest.raises(OperationalError) as raised:
+        retrying_transaction("default", work, tries=2)
+    assert raised.value is error
+    assert work.calls == (1 if connection.vendor == "sqlite" else 2)
+    assert not Trigger.objects.exists()
+
+
+def test_retrying_transaction__not_inside_another_transaction_nor_for_other_errors():
+    # Inside a test's transaction: the deadlock aborted the outer one too.
+    work = Flaky(1, conflict(connection.vendor))
+    with pytest.raises(OperationalError):
+        retrying_transaction("default", work)
+    assert work.calls == 1
+    work = Flaky(1, OperationalError("disk I/O error"))
+    with pytest.raises(OperationalError):
+        retrying_transaction("default", work)
+    assert work.calls == 1

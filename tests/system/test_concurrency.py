@@ -13,8 +13,9 @@ from django.db import connection, connections, transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from djtriggers import actions
 from djtriggers.engine import Engine
-from djtriggers.models import Trigger, TriggerAttempt, Worker
+from djtriggers.models import OperatorAction, Trigger, TriggerAttempt, Worker
 from tests.testapp.models import Run
 from tests.workers import (
     TIMEOUT,
@@ -240,3 +241,67 @@ def test_release__does_not_deadlock_with_another_workers_commit():
     assert not errors
     assert released == 1
     assert runs_per_trigger() == {busy: 1}
+
+
+def test_operator_action__chosen_as_a_deadlock_victim__tries_its_chunk_again(caplog):
+    """A real deadlock between an action's chunk and another transaction.
+
+    The chunk holds its triggers' row locks and waits for the audit row (its
+    links' foreign key); the rival holds the audit row and waits for a trigger.
+    The database aborts the chunk (the lighter transaction, and on PostgreSQL
+    the first to wait); the chunk runs again and counts everything once.
+    """
+    if sqlite():
+        pytest.skip("SQLite locks the whole database: no deadlocks")
+    [target] = create_counting(1)
+    ballast = create_counting(30)  # makes the rival the heavier transaction
+    link = OperatorAction.triggers.through._meta.db_table
+    rival_locked, rival_done = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+    seen = {"links": 0, "locks": 0}
+
+    def rival() -> None:
+        try:
+            with transaction.atomic():
+                audit = OperatorAction.objects.latest("pk")
+                list(OperatorAction.objects.select_for_update().filter(pk=audit.pk))
+                Trigger._base_manager.filter(pk__in=ballast).update(source="ballast")
+                rival_locked.set()
+                time.sleep(0.3)  # the chunk waits first
+                Trigger._base_manager.filter(pk=target).update(source="rival")
+                transaction.set_rollback(True)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            rival_done.set()
+            connections.close_all()
+
+    thread = threading.Thread(target=rival)
+
+    def meet_the_rival(execute, sql, params, many, context):
+        if sql.startswith("INSERT") and link in sql and not seen["links"]:
+            seen["links"] += 1
+            thread.start()
+            assert rival_locked.wait(TIMEOUT)
+        elif "FOR UPDATE" in sql and Trigger._meta.db_table in sql:
+            seen["locks"] += 1
+            if seen["locks"] > 1:  # the chunk again: once the rival is gone
+                assert rival_done.wait(TIMEOUT)
+        return execute(sql, params, many, context)
+
+    caplog.set_level("INFO", logger="djtriggers")
+    try:
+        with connection.execute_wrapper(meet_the_rival):
+            report = actions.perform("cancel", Trigger.objects.filter(pk=target))
+    finally:
+        if thread.is_alive() or thread.ident:
+            thread.join(TIMEOUT)
+
+    assert not errors
+    assert seen == {"links": 1, "locks": 2}
+    assert "Deadlock broken by the database" in caplog.text
+    assert (report.changed, sum(report.skipped.values())) == (1, 0)
+    assert states([target]) == {target: "cancelled"}
+    audit = OperatorAction.objects.get()
+    assert (audit.changed, audit.skipped) == (1, 0)
+    assert list(audit.triggers.values_list("pk", flat=True)) == [target]
