@@ -376,9 +376,7 @@ LIFECYCLE_COLUMNS = frozenset[str]().union(*(t.writes for t in TRANSITIONS.value
 # --- retries ------------------------------------------------------------------------
 
 
-def retry_delay(
-    tries: int, *, base: float, backoff: float, cap: float, jitter: float
-) -> timedelta:
+def retry_delay(tries: int, *, base: float, backoff: float, cap: float, jitter: float) -> timedelta:
     """The wait before try ``tries + 1``: ``base * backoff ** (tries - 1)``, capped, jittered.
 
     Computed so that no setting can overflow it (``2.0 ** 1029`` is too large a float).

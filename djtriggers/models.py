@@ -144,9 +144,7 @@ class Trigger(models.Model):
         self._loaded_state = self.state
 
     @classmethod
-    def from_db(
-        cls, db: str | None, field_names: Any, values: Any
-    ) -> Any:
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Any:
         instance = super().from_db(db, field_names, values)
         instance._loaded_state = instance.__dict__.get("state")
         return instance

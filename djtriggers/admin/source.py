@@ -69,9 +69,7 @@ class SourceTriggersMixin(_Base):
             extra["source_trigger_query"] = source
             # For {% url source_trigger_opts|admin_urlname:... %}, on this site.
             extra["source_trigger_opts"] = Trigger._meta if trigger_admin else None
-        response: HttpResponse = super().change_view(
-            request, object_id, form_url, extra
-        )
+        response: HttpResponse = super().change_view(request, object_id, form_url, extra)
         return response
 
     def render_change_form(
