@@ -1,7 +1,7 @@
 """Settings shared by both sides of the benchmark; the database comes from the environment.
 
-BENCH_DB is ``sqlite``, ``sqlite-wal`` or ``postgres``; BENCH_DB_NAME is the SQLite
-file or the PostgreSQL database. ``process_triggers.py`` sets both.
+BENCH_DB is ``sqlite``, ``sqlite-wal``, ``postgres`` or ``mariadb``; BENCH_DB_NAME is
+the SQLite file or the server's database. The driver scripts set both.
 """
 
 import argparse
@@ -37,7 +37,18 @@ def databases() -> dict:
                 "PORT": 5432,
             }
         }
-    raise RuntimeError(f"BENCH_DB={kind!r}: use sqlite, sqlite-wal or postgres.")
+    if kind == "mariadb":
+        return {
+            "default": {
+                "ENGINE": "django.db.backends.mysql",
+                "NAME": name,
+                "USER": "root",
+                "HOST": "127.0.0.1",
+                "PORT": 3306,
+                "OPTIONS": {"charset": "utf8mb4"},
+            }
+        }
+    raise RuntimeError(f"BENCH_DB={kind!r}: use sqlite, sqlite-wal, postgres or mariadb.")
 
 
 def positive_int(value: str) -> int:
@@ -59,3 +70,13 @@ def postgres_admin() -> Any:
     except psycopg.OperationalError as error:
         sys.exit(f"PostgreSQL is not up on 127.0.0.1:5432 (`make services`): {error}")
     return conn
+
+
+def mariadb_admin() -> Any:
+    """A connection to MariaDB as root, to create and drop databases."""
+    import MySQLdb
+
+    try:
+        return MySQLdb.connect(host="127.0.0.1", user="root", autocommit=True)
+    except MySQLdb.OperationalError as error:
+        sys.exit(f"MariaDB is not up on 127.0.0.1:3306 (`make services`): {error}")

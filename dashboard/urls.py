@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("summary.json", views.summary, name="summary"),
     path("health/", views.health, name="health"),
+    path("metrics/", views.metrics, name="metrics"),
     path("triggers/<int:pk>/<str:kind>/", views.trigger_action, name="trigger_action"),
     path("failures/<str:kind>/", views.group_action, name="group_action"),
 ]

@@ -1,4 +1,4 @@
-"""The dashboard's views: the page and its fragments, JSON, health, and actions.
+"""The dashboard's views: the page and its fragments, JSON, health, metrics, and actions.
 
 Every view is for staff only and checks the same permissions as the admin;
 the page works without JavaScript, and htmx requests get just the fragment
@@ -24,6 +24,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from djtriggers import actions
+from djtriggers import views as core_views
 from djtriggers.actions import Action
 from djtriggers.forms import ActionForm
 from djtriggers.lifecycle import Status
@@ -203,6 +204,14 @@ def health(request: HttpRequest) -> JsonResponse:
     """``health_check`` for staff who may view triggers, as linked from the dashboard."""
     _must_view(request)
     return health_check(request)
+
+
+@staff_only
+def metrics(request: HttpRequest) -> HttpResponse:
+    """djtriggers' Prometheus metrics for staff who may view triggers; a scraper, which
+    cannot log in, gets them from ``djtriggers.views.metrics`` routed by the project."""
+    _must_view(request)
+    return core_views.metrics(request)
 
 
 # --- actions -------------------------------------------------------------------------

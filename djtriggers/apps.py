@@ -9,8 +9,9 @@ class DjtriggersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, statsd  # noqa: F401  (registers the system checks)
+        from . import checks, prometheus, statsd  # noqa: F401  (registers the system checks)
         from .legacy import reinstall_on_sqlite
 
         statsd.connect()
+        prometheus.connect()
         post_migrate.connect(reinstall_on_sqlite, sender=self)

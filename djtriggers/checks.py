@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.checks import Error, Tags, register
+from django.core.checks import CheckMessage, Error, Tags, register
+from django.core.checks import Warning as CheckWarning
 from django.utils.module_loading import import_string
 
 from .conf import BOUNDS, BaseSettings, settings
@@ -95,8 +96,9 @@ def check_trigger_overrides(**kwargs: Any) -> list[Error]:
 
 
 @register()
-def check_settings(**kwargs: Any) -> list[Error]:
-    errors = setting_errors(settings)
+def check_settings(**kwargs: Any) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    errors += setting_errors(settings)
     if not errors and settings.HEARTBEAT_SECONDS * 2 > settings.LEASE_SECONDS:
         errors.append(
             Error(
@@ -108,8 +110,11 @@ def check_settings(**kwargs: Any) -> list[Error]:
                 id="djtriggers.E009",
             )
         )
+    if not isinstance(settings.NOTIFICATIONS, bool):
+        errors.append(_setting_error(settings, "NOTIFICATIONS", "True or False"))
     errors += _check_loggers()
     errors += _check_statsd()
+    errors += _check_prometheus()
     return errors
 
 
@@ -125,6 +130,24 @@ def _check_statsd() -> list[Error]:
             _setting_error(settings, "STATSD_PREFIX", "a string without : | @ # or spaces")
         )
     return errors
+
+
+def _check_prometheus() -> list[CheckMessage]:
+    from .prometheus import available
+
+    if not isinstance(settings.PROMETHEUS, bool):
+        return [_setting_error(settings, "PROMETHEUS", "True or False")]
+    if settings.PROMETHEUS and not available():
+        return [
+            CheckWarning(
+                "DJTRIGGERS_PROMETHEUS is True but prometheus_client is not installed: no "
+                "metrics are recorded, and the metrics views answer 501.",
+                hint='pip install "django-triggers[prometheus]", or set '
+                "DJTRIGGERS_PROMETHEUS = False.",
+                id="djtriggers.W011",
+            )
+        ]
+    return []
 
 
 def _check_loggers() -> list[Error]:

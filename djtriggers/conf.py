@@ -157,6 +157,15 @@ class Settings(BaseSettings):
     CLAIM_SECONDS: float = setting(1.0, Bounds(0, HOUR, low_open=True, seconds=True))
     # The worker loop's longest sleep when nothing is due.
     POLL_INTERVAL_SECONDS: float = setting(5.0, Bounds(0, DAY, low_open=True, seconds=True))
+    # An idle worker looks this often whether a trigger became due (one indexed
+    # read; on SQLite only when another connection wrote since the last look;
+    # at most once a second while PostgreSQL notifications arrive).
+    PROBE_INTERVAL_SECONDS: float = setting(0.25, Bounds(0.01, HOUR, seconds=True))
+    # PostgreSQL: a commit that makes triggers due sends a NOTIFY, and workers
+    # LISTEN on a connection of their own, so they start within milliseconds.
+    # Turn off behind a transaction-mode pooler (PgBouncer), where LISTEN does
+    # not work; the probes above still wake workers.
+    NOTIFICATIONS: bool = setting(True)
     # How often a worker writes its heartbeat row.
     HEARTBEAT_SECONDS: float = setting(1.0, Bounds(0, HOUR, low_open=True, seconds=True))
     # A try still running after this many seconds is interrupted (a failed
@@ -173,6 +182,10 @@ class Settings(BaseSettings):
     # and a prefix for their names (checked by checks.check_settings).
     STATSD_ADDRESS: str | None = setting(None)
     STATSD_PREFIX: str = setting("")
+    # Prometheus metrics (djtriggers.prometheus), with the prometheus_client
+    # package: counters and histograms fed by the signals, gauges read from the
+    # database at scrape time (checked by checks.check_settings).
+    PROMETHEUS: bool = setting(False)
     # Checked by checks._check_loggers: dotted paths of TriggerLogger classes.
     LOGGERS: Sequence[str] = setting(
         (

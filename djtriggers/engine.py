@@ -112,6 +112,19 @@ class Engine:
             qs = qs.exclude(trigger_type__in=self.exclude_types)
         return qs
 
+    def earliest_scheduled(self) -> datetime | None:
+        """When the first scheduled trigger this worker may take is due (maybe already)."""
+        qs = Trigger._base_manager.using(self.using).filter(
+            state=State.SCHEDULED, process_after__isnull=False
+        )
+        first: datetime | None = (
+            self._scope(qs)
+            .order_by("process_after")
+            .values_list("process_after", flat=True)
+            .first()
+        )
+        return first
+
     def claim_size(self, cap: int) -> int:
         """About CLAIM_SECONDS of work at the measured pace (a few to start with), at most cap."""
         if self._pace is None:

@@ -37,6 +37,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from . import wakeup
 from .times import check_in_range
 
 if TYPE_CHECKING:
@@ -199,6 +200,8 @@ class Transition:
     target: State
     writes: frozenset[str]
     make: Callable[..., dict[str, Any]]
+    # Makes triggers due that no worker holds: idle workers are told (wakeup.poke).
+    wakes: bool = False
 
     def values(self, **params: Any) -> dict[str, Any]:
         values = self.make(**params)
@@ -208,7 +211,10 @@ class Transition:
 
     def apply(self, queryset: QuerySet[Any], **params: Any) -> int:
         """Make the transition on the rows of ``queryset`` that are in a source state."""
-        return queryset.filter(state__in=self.sources).update(**self.values(**params))
+        changed = queryset.filter(state__in=self.sources).update(**self.values(**params))
+        if changed and self.wakes:
+            wakeup.poke(queryset.db, params.get("when"))
+        return changed
 
 
 LOCK = ("locked_by", "locked_until")
@@ -223,8 +229,9 @@ def _transition(
     target: State,
     writes: tuple[str, ...],
     make: Callable[..., dict[str, Any]],
+    wakes: bool = False,
 ) -> Transition:
-    return Transition(name, sources, target, frozenset(("state", *writes)), make)
+    return Transition(name, sources, target, frozenset(("state", *writes)), make, wakes)
 
 
 S, R = State.SCHEDULED, State.RUNNING
@@ -257,7 +264,7 @@ RENEW = Transition(
     "renew", (R,), R, frozenset(["locked_until"]), lambda until: {"locked_until": until}
 )
 # Given back unstarted: a worker stopping, or a claim it could not lock.
-RELEASE = _transition("release", (R,), S, LOCK, lambda: {"state": S, **_UNLOCKED})
+RELEASE = _transition("release", (R,), S, LOCK, lambda: {"state": S, **_UNLOCKED}, wakes=True)
 
 # How a try ends: done ...
 SUCCEED = _transition(
@@ -337,6 +344,7 @@ REVIVE = _transition(
         "successful": None,
         **_UNLOCKED,
     },
+    wakes=True,
 )
 # ... and cancel what waits.
 CANCEL = _transition(

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from . import lifecycle
+from . import lifecycle, wakeup
 from .conf import settings
 from .exceptions import TriggerDataMissing
 from .fields import DisplayableDateTimeField
@@ -142,6 +142,8 @@ class Trigger(models.Model):
         )
         super().save(*args, **kwargs)
         self._loaded_state = self.state
+        if self.state == State.SCHEDULED:
+            wakeup.poke(self._state.db or "default", self.process_after)
 
     @classmethod
     def from_db(cls, db: str | None, field_names: Any, values: Any) -> Any:

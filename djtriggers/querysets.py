@@ -8,8 +8,8 @@ from django.db import models
 from django.db.models import Count
 from django.utils import timezone
 
-from . import lifecycle
-from .lifecycle import Status
+from . import lifecycle, wakeup
+from .lifecycle import State, Status
 from .times import check_in_range
 
 if TYPE_CHECKING:
@@ -52,7 +52,24 @@ class TriggerQuerySet(models.QuerySet[_T]):
         now = timezone.now()
         for obj in objs:
             lifecycle.settle_instance(obj, before=None, now=now)
-        return super().bulk_create(objs, *args, **kwargs)
+        created = super().bulk_create(objs, *args, **kwargs)
+        times = [o.process_after for o in objs if o.state == State.SCHEDULED and o.process_after]
+        if times:
+            wakeup.poke(self.db, min(times))
+        return created
+
+    def update(self, **kwargs: Any) -> int:
+        changed = super().update(**kwargs)
+        # Written the 2.x way (date_processed cleared, say): the database makes
+        # the rows due (lifecycle.settle), so the workers are told.
+        if changed and (
+            kwargs.get("state") == State.SCHEDULED
+            or ("date_processed" in kwargs and kwargs["date_processed"] is None)
+            or "process_after" in kwargs
+        ):
+            when = kwargs.get("process_after")
+            wakeup.poke(self.db, when if isinstance(when, datetime) else None)
+        return changed
 
     def get_unprocessed_triggers(self) -> TriggerQuerySet[_T]:
         return self.filter(date_processed__isnull=True)

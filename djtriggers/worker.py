@@ -9,7 +9,7 @@ import signal
 import socket
 import threading
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from time import monotonic
 from types import FrameType
 from typing import Any
@@ -22,7 +22,7 @@ from . import models, signals
 from .attempts import StopNow
 from .conf import settings
 from .engine import Counts, Engine
-from .lifecycle import State
+from .wakeup import Watcher
 
 log = logging.getLogger("djtriggers.worker")
 
@@ -81,6 +81,7 @@ class TriggerWorker:
         self._wake = threading.Event()
         self._last_heartbeat = 0.0
         self._reported: Any = None  # the current trigger the last heartbeat showed
+        self._watcher: Watcher | None = None  # made at the first sleep
 
     @property
     def name(self) -> str:
@@ -97,6 +98,8 @@ class TriggerWorker:
         if not self.stopping:
             self.stopping = reason
             log.info("Worker %s stopping (%s)", self.name, reason)
+        if self._watcher is not None:
+            self._watcher.interrupt()
         self._wake.set()
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
@@ -182,24 +185,13 @@ class TriggerWorker:
             log.warning("Worker %s could not release its claims yet", self.name, exc_info=True)
 
     def _sleep(self) -> None:
-        """Sleep up to the poll interval, but wake in time for the next scheduled trigger."""
-        timeout = self.poll_interval
-        next_at = self._next_scheduled()
-        if next_at is not None:
-            timeout = min(timeout, max((next_at - timezone.now()).total_seconds(), 0.0))
+        """Sleep up to the poll interval, until a trigger is due (see wakeup.Watcher)."""
+        seconds = self.poll_interval
         if self._deadline is not None:
-            timeout = min(timeout, max(self._deadline - monotonic(), 0.0))
-        self._wake.wait(timeout)
-
-    def _next_scheduled(self) -> datetime | None:
-        qs = models.Trigger._base_manager.using(self.using).filter(
-            state=State.SCHEDULED, process_after__gt=timezone.now()
-        )
-        qs = self.engine._scope(qs)
-        first: datetime | None = (
-            qs.order_by("process_after").values_list("process_after", flat=True).first()
-        )
-        return first
+            seconds = min(seconds, max(self._deadline - monotonic(), 0.0))
+        if self._watcher is None:
+            self._watcher = Watcher(self.using, self.engine.earliest_scheduled, self._wake)
+        self._watcher.sleep(seconds)
 
     # --- heartbeat -----------------------------------------------------------
 
@@ -238,6 +230,8 @@ class TriggerWorker:
         self.engine.extend_leases()
 
     def _shutdown(self) -> None:
+        if self._watcher is not None:
+            self._watcher.close()
         try:
             released = self.engine.release()
             if released:

@@ -118,3 +118,11 @@ if os.environ.get("DJTRIGGERS_TEST_TIMEOUT_SECONDS"):
 # A worker test may have its subprocess send statsd packets to a test's UDP socket.
 if os.environ.get("DJTRIGGERS_TEST_STATSD_ADDRESS"):
     DJTRIGGERS_STATSD_ADDRESS = os.environ["DJTRIGGERS_TEST_STATSD_ADDRESS"]
+# A wake-up test may make its subprocess probe rarely (to see notifications alone
+# at work) or turn notifications off (to see probes alone).
+if os.environ.get("DJTRIGGERS_TEST_PROBE_INTERVAL_SECONDS"):
+    DJTRIGGERS_PROBE_INTERVAL_SECONDS = float(os.environ["DJTRIGGERS_TEST_PROBE_INTERVAL_SECONDS"])
+DJTRIGGERS_NOTIFICATIONS = os.environ.get("DJTRIGGERS_TEST_NOTIFICATIONS", "on") == "on"
+# A worker test may have its subprocess record Prometheus metrics.
+if os.environ.get("DJTRIGGERS_TEST_PROMETHEUS"):
+    DJTRIGGERS_PROMETHEUS = True

@@ -72,6 +72,12 @@ def test_defaults_pass():
         ("DJTRIGGERS_DASHBOARD_REFRESH_SECONDS", 0),
         ("DJTRIGGERS_DASHBOARD_REFRESH_SECONDS", 3601),
         ("DJTRIGGERS_DASHBOARD_REFRESH_SECONDS", True),
+        ("DJTRIGGERS_PROBE_INTERVAL_SECONDS", 0),
+        ("DJTRIGGERS_PROBE_INTERVAL_SECONDS", 0.001),
+        ("DJTRIGGERS_PROBE_INTERVAL_SECONDS", math.nan),
+        ("DJTRIGGERS_NOTIFICATIONS", "false"),
+        ("DJTRIGGERS_NOTIFICATIONS", None),
+        ("DJTRIGGERS_NOTIFICATIONS", 0),
     ],
 )
 def test_bad_setting__e003_names_it_and_the_default(settings, name, value):
@@ -119,6 +125,9 @@ def test_bad_setting__message_and_hint_say_what_is_expected(settings, name, valu
         ("DJTRIGGERS_DASHBOARD_REFRESH_SECONDS", 1),
         ("DJTRIGGERS_DASHBOARD_REFRESH_SECONDS", 60.0),
         ("DJTRIGGERS_LOGGERS", []),
+        ("DJTRIGGERS_PROBE_INTERVAL_SECONDS", 0.01),
+        ("DJTRIGGERS_PROBE_INTERVAL_SECONDS", 3600),
+        ("DJTRIGGERS_NOTIFICATIONS", False),
     ],
 )
 def test_values_at_the_bounds_pass(settings, name, value):
@@ -127,7 +136,8 @@ def test_values_at_the_bounds_pass(settings, name, value):
 
 
 def test_every_setting_has_bounds_or_a_check_of_its_own():
-    assert set(BOUNDS) | {"LOGGERS", "STATSD_ADDRESS", "STATSD_PREFIX"} == set(DEFAULTS)
+    checked_apart = {"LOGGERS", "STATSD_ADDRESS", "STATSD_PREFIX", "NOTIFICATIONS", "PROMETHEUS"}
+    assert set(BOUNDS) | checked_apart == set(DEFAULTS)
 
 
 def test_defaults_are_within_their_bounds():

@@ -15,6 +15,7 @@ from tests.factories import failed
 INDEX = reverse("dashboard:index")
 SUMMARY = reverse("dashboard:summary")
 HEALTH = reverse("dashboard:health")
+METRICS = reverse("dashboard:metrics")
 LIVE = {"HX-Request": "true", "HX-Target": "djt-live"}
 LIST = {"HX-Request": "true", "HX-Target": "djt-list"}
 HTMX = {"HX-Request": "true"}

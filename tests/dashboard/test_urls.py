@@ -14,6 +14,7 @@ from dashboard import views
         ("index", [], "/triggers/", views.index),
         ("summary", [], "/triggers/summary.json", views.summary),
         ("health", [], "/triggers/health/", views.health),
+        ("metrics", [], "/triggers/metrics/", views.metrics),
         ("trigger_action", [12, "cancel"], "/triggers/triggers/12/cancel/", views.trigger_action),
         ("group_action", ["reprocess"], "/triggers/failures/reprocess/", views.group_action),
     ],

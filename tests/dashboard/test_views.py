@@ -12,6 +12,7 @@ from django.db import connection
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
+from prometheus_client.parser import text_string_to_metric_families
 
 from dashboard.views import PAGE_SIZE, health_check
 from djtriggers.models import OperatorAction, Trigger, TriggerAttempt
@@ -23,6 +24,7 @@ from tests.dashboard.conftest import (
     INDEX,
     LIST,
     LIVE,
+    METRICS,
     STATUSES,
     SUMMARY,
     XSS,
@@ -37,7 +39,7 @@ from tests.testapp.models import BreakfastTrigger
 pytestmark = pytest.mark.django_db
 
 
-GETS = [INDEX, SUMMARY, HEALTH]
+GETS = [INDEX, SUMMARY, HEALTH, METRICS]
 
 
 def posts():
@@ -75,7 +77,8 @@ def test_access__staff_without_view_trigger_is_forbidden(client, url):
 
 
 @pytest.mark.parametrize("url", GETS)
-def test_access__staff_with_view_trigger_may_look(client, viewer, url):
+def test_access__staff_with_view_trigger_may_look(client, viewer, url, settings):
+    settings.DJTRIGGERS_PROMETHEUS = True  # METRICS is 404 while it is off
     assert client.get(url).status_code == 200
 
 
@@ -391,6 +394,27 @@ def test_health__a_due_trigger_without_process_after_counts(client, viewer, sett
     response = client.get(HEALTH)
     assert response.status_code == 503
     assert len(response.json()["problems"]) == 2
+
+
+def test_metrics__the_scrape_for_staff(client, viewer, settings):
+    settings.DJTRIGGERS_PROMETHEUS = True
+    due()
+    response = client.get(METRICS)
+    assert response["Content-Type"].startswith("text/plain; version=")
+    families = {f.name: f for f in text_string_to_metric_families(response.content.decode())}
+    [due_noop] = [
+        s
+        for s in families["djtriggers_triggers"].samples
+        if s.labels == {"trigger_type": "noop", "status": "due"}
+    ]
+    assert due_noop.value == 1
+    assert "djtriggers_tries" in families
+
+
+def test_metrics__off_is_404_for_staff_too(client, viewer):
+    response = client.get(METRICS)
+    assert response.status_code == 404
+    assert b"DJTRIGGERS_PROMETHEUS = True" in response.content
 
 
 def test_health_check__needs_no_login():

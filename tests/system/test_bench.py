@@ -4,9 +4,9 @@ Each script runs as a real subprocess at the smallest sizes its options allow an
 must exit 0 and print the numbers it reports. The full runs (and the original
 2.1.5, which needs bench/.venv-original) are ``make bench`` and bench/README.md.
 
-The benchmarks run on SQLite and PostgreSQL, not MariaDB. ``process_triggers.py``
-runs against the database of the suite's run; the admin and dashboard benchmarks
-are PostgreSQL only. Their PostgreSQL databases get names of their own
+``process_triggers.py`` runs against the database of the suite's run (SQLite or
+PostgreSQL), ``latency.py`` against any of the three; the admin and dashboard
+benchmarks are PostgreSQL only. Their PostgreSQL databases get names of their own
 (``BENCH_PG_DATABASE``, ``BENCH_ADMIN_DATABASE``), so that a smoke run neither
 drops a full run's rows nor touches the test database, and are dropped afterwards.
 """
@@ -31,10 +31,7 @@ ROWS = 2000
 ATTEMPTS = 100
 NUMBER = r"[\d,]+(?:\.\d+)?"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(DB == "mariadb", reason="the benchmarks have no MariaDB database"),
-]
+pytestmark = pytest.mark.slow
 postgres_only = pytest.mark.skipif(
     DB != "postgres", reason="a PostgreSQL benchmark: runs on the PostgreSQL run only"
 )
@@ -85,6 +82,7 @@ def admin_database() -> Iterator[str]:
 # --- process_triggers.py (and run.py, which it starts per pass) ------------------
 
 
+@pytest.mark.skipif(DB == "mariadb", reason="process_triggers.py has no MariaDB database")
 def test_process_triggers__times_ours_and_profiles_a_pass(tmp_path: Path) -> None:
     dbs = ["postgres"] if DB == "postgres" else ["sqlite", "sqlite-wal"]
     name = f"djtriggers_smoke_{os.getpid()}"
@@ -108,6 +106,21 @@ def test_process_triggers__times_ours_and_profiles_a_pass(tmp_path: Path) -> Non
     # The profile of one pass (on SQLite, whatever the database of the timed rows).
     assert re.search(rf"200 triggers in {NUMBER}s = {NUMBER} µs per trigger", output)
     assert "djtriggers functions by cumulative time" in output
+
+
+# --- latency.py ----------------------------------------------------------------------
+
+
+def test_latency__a_real_worker_woken_for_each_case(tmp_path: Path) -> None:
+    name = f"djtriggers_smoke_latency_{os.getpid()}"
+    output = run_bench(
+        "latency", "--quick", "--db", DB, env={"BENCH_LATENCY_DATABASE": name}, cwd=tmp_path
+    )
+    for case in ["created due", "becomes due (1 s ahead)", "reprocessed (admin, dashboard)"]:
+        row = rf"^{DB}\s+{re.escape(case)}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+\d+/\d+: "
+        assert re.search(row, output, re.MULTILINE), f"no row {case!r} in:\n{output}"
+    assert re.search(rf"^{DB}\s+worker {NUMBER}%", output, re.MULTILINE), output
+    assert re.search(rf"^{DB}\s+created at {NUMBER}/s", output, re.MULTILINE), output
 
 
 # --- admin_changelist.py -----------------------------------------------------------

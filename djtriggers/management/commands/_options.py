@@ -154,6 +154,24 @@ def show_logs(verbosity: int) -> None:
     logger.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)
 
 
+def metrics_address(text: str) -> tuple[str, int]:
+    """``PORT`` or ``ADDRESS:PORT`` (as runserver's), where a worker serves its metrics.
+
+    Without an address it listens on all of them (0.0.0.0); port 0 takes a free one.
+    """
+    address, _, port = text.strip().rpartition(":")
+    # isascii(): int() also reads other scripts' digits.
+    if not (port.isascii() and port.isdigit() and int(port) <= 65535):
+        raise argparse.ArgumentTypeError(
+            gettext(
+                "%(text)s is not [ADDRESS:]PORT: the port is a whole number from 0 to 65535 "
+                "(0: any free port)."
+            )
+            % {"text": repr(text[:120])}
+        )
+    return address.strip("[]") or "0.0.0.0", int(port)
+
+
 def worker_name(text: str) -> str:
     """A worker name fits the claim's ``locked_by`` column (100 characters)."""
     name = text.strip()

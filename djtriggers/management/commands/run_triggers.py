@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import CommandError
 from django.utils.translation import gettext, gettext_noop
 
+from djtriggers import prometheus
 from djtriggers.worker import TriggerWorker
 
 from ._options import (
     TriggersCommand,
     add_type_options,
     batch_size,
+    metrics_address,
     poll_interval,
     runtime,
     show_logs,
@@ -50,6 +55,16 @@ class Command(TriggersCommand):
         parser.add_argument(
             "--name", type=worker_name, help=gettext("Worker name (default host:pid:random).")
         )
+        parser.add_argument(
+            "--metrics-port",
+            type=metrics_address,
+            metavar="[ADDRESS:]PORT",
+            help=gettext(
+                "Serve this worker's Prometheus metrics over HTTP on this port, on every "
+                "address unless one is given (0: any free port, logged). Needs "
+                "DJTRIGGERS_PROMETHEUS."
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         check_types(options["types"] + options["exclude_types"])
@@ -63,9 +78,28 @@ class Command(TriggersCommand):
             max_triggers=options["max_triggers"],
             name=options["name"],
         )
-        counts = worker.run()
+        with contextlib.ExitStack() as stack:
+            if options["metrics_port"] is not None:
+                serve_metrics(stack, *options["metrics_port"])
+            counts = worker.run()
         if options["verbosity"]:
             self.stdout.write(
                 gettext("Worker %(name)s processed %(summary)s")
                 % {"name": worker.name, "summary": summary(counts)}
             )
+
+
+def serve_metrics(stack: contextlib.ExitStack, address: str, port: int) -> None:
+    """Serve the worker's metrics until ``stack`` closes (``--metrics-port``)."""
+    try:
+        stack.enter_context(prometheus.serving(address, port))
+    except ImproperlyConfigured as exc:
+        raise CommandError(str(exc)) from None  # says what to set, as the checks do
+    except OSError as exc:
+        raise CommandError(
+            gettext(
+                "Cannot serve metrics on %(address)s:%(port)s: %(error)s. Choose another "
+                "--metrics-port, or stop what listens there."
+            )
+            % {"address": address, "port": port, "error": exc}
+        ) from None
