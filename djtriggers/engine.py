@@ -151,7 +151,9 @@ class Engine:
                     Q(state=State.RUNNING, locked_until__lt=now)
                     | Q(state=State.SCHEDULED, process_after__isnull=True)
                 )
-                swept = self._scope(swept).select_for_update(skip_locked=True)
+                # Unordered: with the model's ORDER BY -id and a LIMIT, MariaDB walks
+                # the whole table by primary key once many rows are running.
+                swept = self._scope(swept).select_for_update(skip_locked=True).order_by()
                 rows = list(swept.values_list("pk", "state", "run_alone", "locked_by")[:limit])
                 lost = [(pk, alone) for pk, state, alone, _ in rows if state == State.RUNNING]
                 if lost:

@@ -5,10 +5,11 @@ must exit 0 and print the numbers it reports. The full runs (and the original
 2.1.5, which needs bench/.venv-original) are ``make bench`` and bench/README.md.
 
 ``process_triggers.py`` runs against the database of the suite's run (SQLite or
-PostgreSQL), ``latency.py`` against any of the three; the admin and dashboard
-benchmarks are PostgreSQL only. Their PostgreSQL databases get names of their own
-(``BENCH_PG_DATABASE``, ``BENCH_ADMIN_DATABASE``), so that a smoke run neither
-drops a full run's rows nor touches the test database, and are dropped afterwards.
+PostgreSQL), ``latency.py`` against any of the three; the admin, dashboard and
+workers benchmarks are PostgreSQL only. Their PostgreSQL databases get names of their
+own (``BENCH_PG_DATABASE``, ``BENCH_ADMIN_DATABASE``, ``BENCH_WORKERS_DATABASE``), so
+that a smoke run neither drops a full run's rows nor touches the test database, and
+are dropped afterwards.
 """
 
 from __future__ import annotations
@@ -224,3 +225,36 @@ def test_dashboard_live__adds_the_last_hour_and_removes_exactly_it(
     triggers, attempts, workers = counts["before"]
     assert counts["added"] == [triggers + ATTEMPTS, attempts + ATTEMPTS, workers + 4]
     assert counts["after"] == counts["before"]
+
+
+# --- workers.py ----------------------------------------------------------------------
+
+
+@postgres_only
+def test_workers__memory_table_and_scale_at_tiny_sizes(tmp_path: Path) -> None:
+    base = f"djtriggers_smoke_workers_{os.getpid()}"
+    try:
+        output = run_bench(
+            "workers",
+            *("--quick", "--db", "postgres"),
+            env={"BENCH_WORKERS_DATABASE": base},
+            cwd=tmp_path,
+        )
+    finally:
+        for part in ("memory", "empty", "full", "scale"):
+            drop_database(f"{base}_{part}")
+
+    # memory: RSS after the checkpoint and after all, and their ratio.
+    assert re.search(rf"^\s+2,000\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}$", output, re.M)
+    assert re.search(rf"RSS after 2,000 / after [\d,]+: {NUMBER} \(goal <= 1.2\): ", output)
+    assert "Check: all processed; the worker exited with 0 on SIGTERM." in output
+    # table: a pass on each side, the ratio and the plans of the claim.
+    assert re.search(
+        rf"^postgres\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+5,500 rows", output, re.M
+    )
+    assert "postgres: plan of the claim's due query on the full table:" in output
+    # scale: 1, 2 and 4 workers, every trigger processed once.
+    for k in (1, 2, 4):
+        assert re.search(rf"^\s+{k}\s+{NUMBER}\s+{NUMBER}\s+[\d/]+\s+", output, re.M), output
+    assert "Check: every trigger processed once." in output
+    assert re.search(rf"4 workers / 1 worker: {NUMBER} \(goal > 1\): ", output)
