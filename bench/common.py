@@ -80,3 +80,25 @@ def mariadb_admin() -> Any:
         return MySQLdb.connect(host="127.0.0.1", user="root", autocommit=True)
     except MySQLdb.OperationalError as error:
         sys.exit(f"MariaDB is not up on 127.0.0.1:3306 (`make services`): {error}")
+
+
+def create_database(db: str, name: str) -> None:
+    """A new empty database ``name`` on ``db`` (postgres or mariadb), replacing any."""
+    drop_database(db, name)
+    if db == "postgres":
+        with postgres_admin() as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+    else:
+        conn = mariadb_admin()
+        conn.cursor().execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
+        conn.close()
+
+
+def drop_database(db: str, name: str) -> None:
+    if db == "postgres":
+        with postgres_admin() as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    elif db == "mariadb":
+        conn = mariadb_admin()
+        conn.cursor().execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.close()

@@ -34,7 +34,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from common import mariadb_admin, positive_int, postgres_admin
+from common import create_database, drop_database, positive_int
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -92,7 +92,7 @@ def run_child(db: str, args: argparse.Namespace) -> dict[str, Any]:
         try:
             result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=tmp)
         finally:
-            drop_database(db)
+            drop_database(db, DATABASE)
     if result.returncode:
         sys.exit(f"{db}: the measurement failed:\n{result.stderr}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -101,25 +101,8 @@ def run_child(db: str, args: argparse.Namespace) -> dict[str, Any]:
 def fresh_database(db: str, tmp: str) -> str:
     if db == "sqlite":
         return str(Path(tmp) / "latency.sqlite3")
-    drop_database(db)
-    if db == "postgres":
-        with postgres_admin() as conn:
-            conn.execute(f"CREATE DATABASE {DATABASE}")
-    else:
-        conn = mariadb_admin()
-        conn.cursor().execute(f"CREATE DATABASE {DATABASE} CHARACTER SET utf8mb4")
-        conn.close()
+    create_database(db, DATABASE)
     return DATABASE
-
-
-def drop_database(db: str) -> None:
-    if db == "postgres":
-        with postgres_admin() as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-    elif db == "mariadb":
-        conn = mariadb_admin()
-        conn.cursor().execute(f"DROP DATABASE IF EXISTS {DATABASE}")
-        conn.close()
 
 
 def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:

@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from common import mariadb_admin, positive_int, postgres_admin
+from common import create_database, drop_database, positive_int
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -96,28 +96,11 @@ def main() -> None:
 @contextmanager
 def fresh_database(db: str, name: str) -> Iterator[str]:
     """An empty database ``name`` on ``db`` (postgres or mariadb), dropped afterwards."""
-    drop_database(db, name)
-    if db == "postgres":
-        with postgres_admin() as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-    else:
-        conn = mariadb_admin()
-        conn.cursor().execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
-        conn.close()
+    create_database(db, name)
     try:
         yield name
     finally:
         drop_database(db, name)
-
-
-def drop_database(db: str, name: str) -> None:
-    if db == "postgres":
-        with postgres_admin() as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    else:
-        conn = mariadb_admin()
-        conn.cursor().execute(f"DROP DATABASE IF EXISTS {name}")
-        conn.close()
 
 
 def child(part: str, db: str, name: str, args: argparse.Namespace, *extra: str) -> Any:
