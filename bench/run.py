@@ -39,6 +39,10 @@ def main() -> None:
     from django.db import connection
 
     call_command("migrate", verbosity=0)
+    if args.impl == "ours" and os.environ.get("BENCH_WITHOUT_COUNTERS"):
+        from djtriggers import counts  # what the database's counters cost: compare
+
+        counts.uninstall(connection)
     model = django.apps.apps.get_model(args.impl, "NoopTrigger")
     model.objects.bulk_create([model() for _ in range(args.n)], batch_size=500)
     if connection.vendor == "postgresql":

@@ -127,8 +127,15 @@ def setup_django() -> None:
 
 def migrate() -> None:
     from django.core.management import call_command
+    from django.db import connection
+
+    from djtriggers import counts
 
     call_command("migrate", verbosity=0)
+    if os.environ.get("BENCH_WITHOUT_COUNTERS"):
+        # What the counters the database keeps cost the workers: run once with
+        # this set, once without.
+        counts.uninstall(connection)
 
 
 def execute(sql: str, params: Any = None) -> list[tuple[Any, ...]]:

@@ -1,9 +1,10 @@
-"""What the dashboard shows, computed so that it stays cheap at millions of rows.
+"""What the dashboard shows, computed so that its cost does not grow with the table.
 
-Everything but the processed count is read through an index on few rows (what
-waits, runs or failed). Processed rows are the bulk: on PostgreSQL their count
-comes from the planner's estimate once the table is large, and the processed
-column of the type matrix (a full index scan) is cached for five minutes.
+Counts per type and state come from the counters the database keeps
+(``djtriggers.counts``): exact, for processed triggers too, at the cost of a
+few dozen rows. Only the split of scheduled triggers into due and pending
+reads the trigger table, along the index of due rows. The boards read rows of
+the last hour (lags, throughput), what waits (due, upcoming) or failed.
 """
 
 from __future__ import annotations
@@ -14,123 +15,56 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Min, Q
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
+from djtriggers import counts
 from djtriggers.conf import settings
-from djtriggers.db import estimated_rows
 from djtriggers.lifecycle import State, Status
 from djtriggers.models import Trigger, TriggerAttempt, Worker
-from djtriggers.querysets import status_q
 
-# Above this many rows (PostgreSQL's estimate) processed rows are estimated, not counted.
-EXACT_UP_TO = 200_000
-CACHE_SECONDS = 300
 LAG_SAMPLE = 10_000
-
-
-# Rows other than processed ones: the few that wait, run, failed or were cancelled.
-LIVE_STATES = [State.SCHEDULED, State.RUNNING, State.FAILED, State.CANCELLED]
-LIVE_STATUSES = [status for status in Status.values if status != Status.PROCESSED]
+# The statuses read straight from a state's counter.
+ONE_STATE = {
+    Status.RUNNING: State.RUNNING,
+    Status.PROCESSED: State.PROCESSED,
+    Status.FAILED: State.FAILED,
+    Status.CANCELLED: State.CANCELLED,
+}
 
 
 def status_counts(
-    now: datetime | None = None,
-    *,
-    matrix: dict[str, dict[str, int]] | None = None,
-    estimate: int | None = None,
+    now: datetime | None = None, *, matrix: dict[str, dict[str, int]] | None = None
 ) -> dict[str, int]:
-    """Triggers per status: the six keys, always (summed from ``matrix`` when given).
+    """Triggers per status: the six keys, always (summed from ``matrix`` when given)."""
+    matrix = type_matrix(now) if matrix is None else matrix
+    return {status: sum(row[status] for row in matrix.values()) for status in Status.values}
 
-    Pass ``estimate=table_estimate()`` to let a large table's processed count be estimated.
-    """
+
+def type_matrix(
+    now: datetime | None = None, *, due: dict[str, tuple[int, datetime]] | None = None
+) -> dict[str, dict[str, int]]:
+    """{type: {status: count}} for every status, exact (``due``: from ``due_by_type``)."""
     now = now or timezone.now()
-    if matrix is None:
-        counts = _live().aggregate(**_live_counts(now))
-    else:
-        counts = {status: sum(row[status] for row in matrix.values()) for status in LIVE_STATUSES}
-    others = sum(v or 0 for v in counts.values())
-    counts[Status.PROCESSED] = processed_count(others, estimate)
-    return {status: counts[status] or 0 for status in Status.values}
+    due = due_by_type(now) if due is None else due
+    by_state = counts.by_type()
+    matrix: dict[str, dict[str, int]] = {}
+    for typed in sorted(set(by_state) | set(due)):
+        states = by_state.get(typed, {})
+        row: dict[str, int] = {status: states.get(state, 0) for status, state in ONE_STATE.items()}
+        row[Status.DUE] = due.get(typed, (0, None))[0]
+        # Read a moment apart: a trigger that became due in between is not
+        # counted twice.
+        row[Status.PENDING] = max(states.get(State.SCHEDULED, 0) - row[Status.DUE], 0)
+        matrix[typed] = {status: row[status] for status in Status.values}
+    return matrix
 
 
-def _live() -> Any:
-    return Trigger.objects.filter(state__in=LIVE_STATES)
-
-
-def _live_counts(now: datetime) -> dict[str, Count]:
-    # Counting a column of the index ("state", not "pk") lets it answer alone.
-    return {status: Count("state", filter=status_q(status, now)) for status in LIVE_STATUSES}
-
-
-def table_estimate() -> int | None:
-    """The planner's row count of the table (PostgreSQL only): free, so read per request."""
-    return estimated_rows(Trigger)
-
-
-def processed_count(others: int, estimate: int | None = None) -> int:
-    """Exact, unless ``estimate`` says the table is too large to count."""
-    if estimate is not None and counts_are_estimated(estimate):
-        return max(estimate - others, 0)
-    count: int = Trigger.objects.filter(state=State.PROCESSED).count()
-    return count
-
-
-def counts_are_estimated(estimate: int | None) -> bool:
-    return estimate is not None and estimate > EXACT_UP_TO
-
-
-def type_matrix(now: datetime | None = None) -> dict[str, dict[str, int]]:
-    """{type: {status: count}} for every status, processed from a five-minute cache."""
-    now = now or timezone.now()
-    matrix: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(Status.values, 0))
-    for row in _live().values("trigger_type").annotate(**_live_counts(now)):
-        for status in LIVE_STATUSES:
-            matrix[row["trigger_type"]][status] = row[status]
-    for typed, n in _processed_by_type().items():
-        matrix[typed][Status.PROCESSED] = n
-    return {typed: matrix[typed] for typed in sorted(matrix)}
-
-
-def _processed_by_type() -> dict[str, int]:
-    key = "djtriggers:dashboard:processed_by_type"
-    cached: dict[str, int] | None = cache.get(key)
-    if cached is None:
-        rows = (
-            Trigger.objects.filter(state=State.PROCESSED)
-            .values_list("trigger_type")
-            .annotate(n=Count("trigger_type"))
-        )
-        cached = dict(rows)
-        cache.set(key, cached, CACHE_SECONDS)
-    return cached
-
-
-def _due_by_type(now: datetime) -> dict[str, tuple[int, datetime]]:
-    """{type: (due, oldest due time)}, in two queries that each use the index.
-
-    "process_after <= now OR process_after IS NULL" cannot use it as one range;
-    a row without process_after ("due now") has waited since it was received.
-    """
-    scheduled = Trigger.objects.filter(state=State.SCHEDULED)
-    parts = [
-        scheduled.filter(process_after__lte=now)
-        .values_list("trigger_type")
-        .annotate(n=Count("trigger_type"), oldest=Min("process_after")),
-        scheduled.filter(process_after__isnull=True)
-        .values_list("trigger_type")
-        .annotate(n=Count("trigger_type"), oldest=Min("date_received")),
-    ]
-    due: dict[str, tuple[int, datetime]] = {}
-    for part in parts:
-        for typed, n, oldest in part:
-            if typed in due:
-                n, oldest = n + due[typed][0], min(oldest, due[typed][1])
-            due[typed] = (n, oldest)
-    return due
+def due_by_type(now: datetime) -> dict[str, tuple[int, datetime]]:
+    """{type: (due, oldest due time)} (see ``djtriggers.counts.due_by_type``)."""
+    return counts.due_by_type(now)
 
 
 @dataclass
@@ -143,10 +77,12 @@ class DueRow:
     processed_last_hour: int
 
 
-def due_board(now: datetime | None = None) -> list[DueRow]:
+def due_board(
+    now: datetime | None = None, *, due: dict[str, tuple[int, datetime]] | None = None
+) -> list[DueRow]:
     """Per type: what is due, how long the oldest has waited, and the lag over the last hour."""
     now = now or timezone.now()
-    due = _due_by_type(now)
+    due = due_by_type(now) if due is None else due
     lags = _lags_last_hour(now)
     rows = []
     for typed in sorted(set(due) | set(lags)):

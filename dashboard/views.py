@@ -109,13 +109,12 @@ def _allowed(request: HttpRequest, table: dict[str, Action]) -> list[Action]:
 
 def live_context() -> dict[str, Any]:
     now = timezone.now()
-    matrix = stats.type_matrix(now)
-    estimate = stats.table_estimate()
+    due = stats.due_by_type(now)
+    matrix = stats.type_matrix(now, due=due)
     return {
-        "counts": stats.status_counts(now, matrix=matrix, estimate=estimate),
-        "counts_estimated": stats.counts_are_estimated(estimate),
+        "counts": stats.status_counts(now, matrix=matrix),
         "matrix": matrix,
-        "due_board": stats.due_board(now),
+        "due_board": stats.due_board(now, due=due),
         "due_threshold": settings.HEALTH_MAX_DUE_AGE_SECONDS,
         "upcoming": stats.upcoming(),
         "failure_groups": stats.failure_groups(),
@@ -162,11 +161,9 @@ def summary(request: HttpRequest) -> JsonResponse:
     _must_view(request)
     now = timezone.now()
     matrix = stats.type_matrix(now)
-    estimate = stats.table_estimate()
     return JsonResponse(
         {
-            "counts": stats.status_counts(now, matrix=matrix, estimate=estimate),
-            "counts_estimated": stats.counts_are_estimated(estimate),
+            "counts": stats.status_counts(now, matrix=matrix),
             "by_type": matrix,
             "oldest_due_age_seconds": stats.oldest_due_age_seconds(now),
             "workers": [worker.as_json() for worker in stats.workers(now)],

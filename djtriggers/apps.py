@@ -9,9 +9,10 @@ class DjtriggersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, prometheus, statsd  # noqa: F401  (registers the system checks)
-        from .legacy import reinstall_on_sqlite
+        # checks registers the system checks.
+        from . import checks, counts, legacy, prometheus, statsd  # noqa: F401
 
         statsd.connect()
         prometheus.connect()
-        post_migrate.connect(reinstall_on_sqlite, sender=self)
+        post_migrate.connect(legacy.reinstall_on_sqlite, sender=self)
+        post_migrate.connect(counts.after_migrate, sender=self)

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from django.db import DatabaseError, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
 T = TypeVar("T")
@@ -78,6 +79,16 @@ def retrying_transaction(using: str, work: Callable[[], T], tries: int = 4) -> T
                 continue
             raise
     raise AssertionError("unreachable")  # pragma: no cover - the last try returns or raises
+
+
+def sqlite_triggers(connection: BaseDatabaseWrapper, prefix: str) -> int:
+    """How many of SQLite's triggers are named ``<prefix>_...``."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s",
+            [f"{prefix}_%"],
+        )
+        return int(cursor.fetchone()[0])
 
 
 def estimated_rows(model: type[Model], using: str = "default") -> int | None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from .db import sqlite_triggers
 from .lifecycle import FINAL, State
 
 TABLE = "djtriggers_trigger"
@@ -204,10 +205,5 @@ def reinstall_on_sqlite(using: str = "default", **kwargs: Any) -> None:
     connection = connections[using]
     if connection.vendor != "sqlite" or TABLE not in connection.introspection.table_names():
         return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s",
-            [f"{NAME}_%"],
-        )
-        if cursor.fetchone()[0] < 2:
-            install(connection)
+    if sqlite_triggers(connection, NAME) < 2:
+        install(connection)

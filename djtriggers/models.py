@@ -392,6 +392,31 @@ class Worker(models.Model):
         return self.name
 
 
+class TriggerCount(models.Model):
+    """Part of the number of triggers of one type in one state (see ``counts.py``).
+
+    Written by database triggers only; a count is the sum of its rows' ``n``.
+    """
+
+    trigger_type = models.CharField(_("trigger type"), max_length=100)
+    state = models.CharField(_("state"), max_length=16)
+    # The server-side id of the connection that wrote (0: merged by counts.fold).
+    slot = models.BigIntegerField(_("slot"))
+    n = models.BigIntegerField(_("count"))
+
+    class Meta:
+        verbose_name = _("trigger count")
+        verbose_name_plural = _("trigger counts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["trigger_type", "state", "slot"], name="djtriggers_count_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trigger_type} {self.state}: {self.n}"
+
+
 class OperatorAction(models.Model):
     """One operator action on one or many triggers: the audit trail."""
 

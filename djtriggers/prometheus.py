@@ -47,13 +47,12 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.db import DatabaseError
-from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from . import signals
+from . import counts, signals
 from .conf import settings
-from .lifecycle import State, Status, status_q
-from .models import Trigger, Worker
+from .lifecycle import State, Status
+from .models import Worker
 from .registry import trigger_types
 
 if TYPE_CHECKING:
@@ -85,7 +84,6 @@ DELAY_BUCKETS = (
 # The statuses counted at scrape time: every one but processed (the bulk of a
 # large table, which only a full index scan could count).
 GAUGE_STATUSES = tuple(status for status in Status.values if status != Status.PROCESSED)
-LIVE_STATES = (State.SCHEDULED, State.RUNNING, State.FAILED, State.CANCELLED)
 
 
 def available() -> bool:
@@ -238,7 +236,7 @@ setting_changed.connect(connect, dispatch_uid="djtriggers.prometheus")
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What the database holds, in three queries that stay cheap on a table of millions."""
+    """What the database holds, in four queries that cost the same at any size of the table."""
 
     counts: dict[str, dict[str, int]]  # {type: {status: count}}, every gauge status
     oldest_due: dict[str, datetime]  # {type: when its oldest due trigger became due}
@@ -246,42 +244,24 @@ class Snapshot:
 
     @classmethod
     def read(cls, now: datetime) -> Snapshot:
-        # The rows other than processed ones, grouped by type: the counts and the
-        # oldest process_after of the due ones, all from the (state, process_after,
-        # trigger_type) index.
-        rows = (
-            Trigger.objects.filter(state__in=LIVE_STATES)
-            .values("trigger_type")
-            .annotate(
-                **{
-                    status: Count("state", filter=status_q(status, now))
-                    for status in GAUGE_STATUSES
-                },
-                oldest=Min(
-                    "process_after", filter=Q(state=State.SCHEDULED, process_after__lte=now)
-                ),
-            )
-            .order_by()
-        )
-        counts = {typed: dict.fromkeys(GAUGE_STATUSES, 0) for typed in trigger_types()}
-        oldest_due: dict[str, datetime] = {}
-        for row in rows:
-            typed = row["trigger_type"]
-            counts[typed] = {status: row[status] for status in GAUGE_STATUSES}
-            if row["oldest"] is not None:
-                oldest_due[typed] = row["oldest"]
-        # A due row without process_after (written the 2.x way) has waited since it
-        # was received: few rows, but not in the index.
-        undated = (
-            Trigger.objects.filter(state=State.SCHEDULED, process_after__isnull=True)
-            .values_list("trigger_type")
-            .annotate(oldest=Min("date_received"))
-            .order_by()
-        )
-        for typed, received in undated:
-            oldest_due[typed] = min(received, oldest_due.get(typed, received))
+        # The counters the database keeps, and the due rows along their index:
+        # the same few rows read at any size of the table.
+        by_state = counts.by_type()
+        due = counts.due_by_type(now)
+        counts_by_type = {typed: dict.fromkeys(GAUGE_STATUSES, 0) for typed in trigger_types()}
+        for typed in set(by_state) | set(due):
+            states = by_state.get(typed, {})
+            n_due = due.get(typed, (0, None))[0]
+            counts_by_type[typed] = {
+                Status.PENDING: max(states.get(State.SCHEDULED, 0) - n_due, 0),
+                Status.DUE: n_due,
+                Status.RUNNING: states.get(State.RUNNING, 0),
+                Status.FAILED: states.get(State.FAILED, 0),
+                Status.CANCELLED: states.get(State.CANCELLED, 0),
+            }
+        oldest_due = {typed: oldest for typed, (_, oldest) in due.items()}
         heartbeats = dict(Worker.objects.values_list("name", "last_seen").order_by())
-        return cls(counts=counts, oldest_due=oldest_due, heartbeats=heartbeats)
+        return cls(counts=counts_by_type, oldest_due=oldest_due, heartbeats=heartbeats)
 
 
 def _age(now: datetime, then: datetime) -> float:
@@ -292,7 +272,7 @@ def _age(now: datetime, then: datetime) -> float:
 class DatabaseCollector:
     """The gauges read from the database, collected at each scrape (never cached).
 
-    Each scrape runs ``Snapshot.read``'s three queries. If the database fails
+    Each scrape runs ``Snapshot.read``'s four queries. If the database fails
     them, ``djtriggers_database_up`` is 0 and the other gauges are left out,
     so a scrape still serves the counters (and the failure can be alerted on).
     """

@@ -18,7 +18,7 @@ from django.db import DatabaseError, connections
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from . import models, signals
+from . import counts, models, signals
 from .attempts import StopNow
 from .conf import settings
 from .engine import Counts, Engine
@@ -28,6 +28,8 @@ log = logging.getLogger("djtriggers.worker")
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 STALE_WORKER_ROWS = timedelta(hours=1)
+# How often a worker merges the counter rows of closed connections (counts.fold).
+FOLD_SECONDS = 60.0
 # A burst pass (process_triggers) gives up after this many errors in a row
 # outside any trigger, rather than retry forever from cron.
 BURST_MAX_ERRORS = 3
@@ -80,6 +82,7 @@ class TriggerWorker:
         self._deadline: float | None = None
         self._wake = threading.Event()
         self._last_heartbeat = 0.0
+        self._next_fold = 0.0
         self._reported: Any = None  # the current trigger the last heartbeat showed
         self._watcher: Watcher | None = None  # made at the first sleep
 
@@ -228,6 +231,9 @@ class TriggerWorker:
                 },
             )
         self.engine.extend_leases()
+        if now >= self._next_fold:
+            self._next_fold = now + FOLD_SECONDS
+            counts.fold(self.using)
 
     def _shutdown(self) -> None:
         if self._watcher is not None:

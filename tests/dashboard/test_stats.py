@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from dashboard import stats
@@ -46,7 +45,6 @@ def test_status_counts__six_keys_equal_to_the_models_counts():
         "processed": 2,
         "cancelled": 1,
     }
-    assert stats.counts_are_estimated(stats.table_estimate()) is False
 
 
 def test_status_counts__all_zero_when_empty():
@@ -241,49 +239,39 @@ def test_throughput__peak_is_at_least_one():
     assert stats.throughput().peak == 1
 
 
-# --- the estimate of a large table -------------------------------------------------
+# --- the counters: exact, and the same few queries at any size ------------------------
 
 
-def test_processed_count__estimated_from_a_large_tables_estimate():
-    processed()
-    assert stats.counts_are_estimated(stats.EXACT_UP_TO + 1)
-    assert stats.processed_count(others=10, estimate=stats.EXACT_UP_TO + 1) == stats.EXACT_UP_TO - 9
-
-
-@pytest.mark.parametrize("estimate", [None, 0, stats.EXACT_UP_TO])
-def test_processed_count__counted_exactly_up_to_the_limit(estimate):
-    processed()
-    assert not stats.counts_are_estimated(estimate)
-    assert stats.processed_count(others=10, estimate=estimate) == 1
-
-
-def test_processed_count__an_estimate_below_the_other_rows_is_not_negative():
-    assert stats.processed_count(others=stats.EXACT_UP_TO * 2, estimate=stats.EXACT_UP_TO + 1) == 0
-
-
-def test_status_counts__from_a_type_matrix_without_counting_again(django_assert_num_queries):
+def test_status_counts__from_a_type_matrix_without_a_query(django_assert_num_queries):
     every_status()
     matrix = stats.type_matrix()
-    with django_assert_num_queries(1):  # the processed count
+    with django_assert_num_queries(0):
         counts = stats.status_counts(matrix=matrix)
     assert counts == Trigger.objects.status_counts()
 
 
-def test_status_counts__with_an_estimate_the_processed_count_is_read_from_it():
+def test_type_matrix__three_queries_however_many_triggers(django_assert_num_queries):
     every_status()
-    counts = stats.status_counts(estimate=stats.EXACT_UP_TO + 100)
-    others = sum(n for status, n in counts.items() if status != "processed")
-    assert counts["processed"] == stats.EXACT_UP_TO + 100 - others
+    make(50, process_after=timezone.now() + timedelta(hours=1))
+    make(50, cls=BreakfastTrigger)
+    # The counters; the due rows (by their index) and those without a time.
+    with django_assert_num_queries(3):
+        matrix = stats.type_matrix()
+    assert stats.status_counts(matrix=matrix) == Trigger.objects.status_counts()
 
 
-def test_table_estimate__none_but_on_postgresql():
-    make(3)
-    if connection.vendor != "postgresql":
-        assert stats.table_estimate() is None
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {Trigger._meta.db_table}")
-    assert stats.table_estimate() == 3
+def test_type_matrix__given_the_due_rows_reads_the_counters_alone(django_assert_num_queries):
+    every_status()
+    due = stats.due_by_type(timezone.now())
+    with django_assert_num_queries(1):
+        matrix = stats.type_matrix(due=due)
+    assert stats.status_counts(matrix=matrix) == Trigger.objects.status_counts()
+
+
+def test_type_matrix__processed_counted_exactly_whatever_the_size():
+    make(30, process_after=timezone.now())
+    Trigger.objects.update(date_processed=timezone.now(), successful=True)  # the 2.x way
+    assert stats.status_counts()["processed"] == 30
 
 
 # --- the due board, the parts of a type -----------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +27,7 @@ import time_machine
 from django.contrib import admin
 from django.contrib.auth.models import User
 from django.db import connection, transaction
+from django.db.models import Count
 from django.test import RequestFactory
 from django.utils import timezone
 from hypothesis import HealthCheck, given
@@ -43,6 +44,7 @@ from hypothesis.stateful import (
 
 from dashboard import stats
 from djtriggers import actions, lifecycle
+from djtriggers import counts as counts_module
 from djtriggers.admin.filters import StatusFilter
 from djtriggers.engine import Engine
 from djtriggers.lifecycle import FINAL, MAX_TRIES_COUNT, State, Status
@@ -601,6 +603,13 @@ class LifecycleMachine(RuleBasedStateMachine):
         )
         assert self.admin_counts() == counts
         assert stats.status_counts() == counts
+        # The counters the database keeps, whoever wrote (2.x ways and raw SQL too).
+        by_type: dict[str, dict[str, int]] = defaultdict(dict)
+        for typed, state, n in (
+            Trigger._base_manager.values_list("trigger_type", "state").annotate(n=Count("pk"))
+        ):
+            by_type[typed][state] = n
+        assert counts_module.by_type() == by_type
 
     def admin_counts(self) -> dict[str, int]:
         """The changelist's count per status, filtered as the admin filters it."""

@@ -39,3 +39,35 @@ def test_upgrade_from_2x__existing_rows_get_their_status():
         "failed": "failed",
         "processed_before_successful_existed": "processed",
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_counters__migration_0011_counts_the_rows_already_there():
+    from djtriggers import counts
+    from djtriggers.models import Trigger
+    from tests.factories import failed, make
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("djtriggers", "0010_verbose_names")])
+    counts.after_migrate()  # post_migrate with no counters yet: nothing to do
+    make(3)
+    failed()
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    by_type = counts.by_type()
+    assert by_type == _actual(Trigger)
+    assert sum(n for states in by_type.values() for n in states.values()) == 4
+
+
+def _actual(model):
+    from collections import defaultdict
+
+    from django.db.models import Count
+
+    rows = defaultdict(dict)
+    for typed, state, n in model._base_manager.values_list("trigger_type", "state").annotate(
+        n=Count("pk")
+    ):
+        rows[typed][state] = n
+    return dict(rows)

@@ -1,0 +1,198 @@
+"""The counters the database keeps (djtriggers.counts): exact whoever writes, never a hot row."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from djtriggers import actions, counts
+from djtriggers.cleaning import clean
+from djtriggers.models import Trigger, TriggerCount
+from djtriggers.worker import TriggerWorker
+from tests.factories import due, failed, make, pending, processed
+from tests.testapp.models import BreakfastTrigger, NoopTrigger
+from tests.workers import TIMEOUT
+
+pytestmark = pytest.mark.django_db
+
+TABLE = Trigger._meta.db_table
+
+
+def actual() -> dict[str, dict[str, int]]:
+    rows: dict[str, dict[str, int]] = defaultdict(dict)
+    for typed, state, n in Trigger._base_manager.values_list("trigger_type", "state").annotate(
+        n=Count("pk")
+    ):
+        rows[typed][state] = n
+    return dict(rows)
+
+
+def raw(sql: str, params: list[object] | None = None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params or [])
+
+
+def test_every_way_of_writing__the_counters_follow():
+    now = timezone.now()
+    make(5)
+    NoopTrigger.objects.create()
+    pending(BreakfastTrigger)
+    assert counts.by_type() == actual() == {"noop": {"scheduled": 6}, "breakfast": {"scheduled": 1}}
+    # Workers: claims, successes.
+    TriggerWorker(burst=True).run()
+    assert counts.by_type() == actual()
+    # 2.x: update(), save(), raw SQL; the database settles the state.
+    Trigger.objects.filter(pk__in=list(Trigger.objects.values_list("pk", flat=True)[:2])).update(
+        date_processed=None
+    )
+    trigger = Trigger.objects.filter(trigger_type="breakfast").get()
+    trigger.date_processed, trigger.successful = now, False
+    trigger.save()
+    raw(
+        f"INSERT INTO {TABLE} (trigger_type, source, date_received, process_after, "
+        "number_of_tries, state, run_alone, last_error, error_fingerprint) "
+        "VALUES ('raw', '', %s, %s, 0, 'scheduled', %s, '', '')",
+        [now, now, False],
+    )
+    raw(
+        f"UPDATE {TABLE} SET date_processed = %s, successful = %s WHERE trigger_type = 'raw'",
+        [now, True],
+    )
+    assert counts.by_type() == actual()
+    # Operators, a type renamed, deletes and cleaning.
+    actions.perform("reprocess", Trigger.objects.filter(trigger_type="breakfast"))
+    actions.perform("cancel", Trigger.objects.filter(trigger_type="noop"))
+    Trigger.objects.filter(trigger_type="raw").update(trigger_type="renamed")
+    failed().delete()
+    raw(f"DELETE FROM {TABLE} WHERE trigger_type = 'renamed'")
+    assert counts.by_type() == actual()
+    processed(at=now - timedelta(days=400))
+    assert clean(older_than=now - timedelta(days=30)) == 1
+    assert counts.by_type() == actual()
+
+
+def test_a_counter_row__says_what_it_counts():
+    assert str(TriggerCount(trigger_type="noop", state="failed", slot=0, n=3)) == "noop failed: 3"
+
+
+def test_a_state_emptied__left_out():
+    [trigger] = make(1)
+    trigger.delete()
+    assert counts.by_type() == {}
+
+
+def test_recount__counts_afresh():
+    make(3)
+    due(BreakfastTrigger)
+    TriggerCount.objects.all().delete()
+    assert counts.by_type() == {}
+    counts.recount()
+    assert counts.by_type() == actual()
+    assert set(TriggerCount.objects.values_list("slot", flat=True)) == {0}
+
+
+def test_fold__merges_the_rows_of_closed_connections_into_slot_0():
+    make(2)
+    TriggerCount.objects.create(trigger_type="noop", state="scheduled", slot=999_999_999, n=3)
+    TriggerCount.objects.create(trigger_type="noop", state="failed", slot=999_999_998, n=1)
+    TriggerCount.objects.create(trigger_type="noop", state="failed", slot=999_999_997, n=-1)
+    before = counts.by_type()
+    assert counts.fold() >= 3
+    assert counts.by_type() == before
+    # Merged into slot 0, and rows at 0 dropped (on SQLite every row is slot 0).
+    rows = set(TriggerCount.objects.values_list("trigger_type", "state", "slot"))
+    assert ("noop", "scheduled", 0) in rows
+    assert not TriggerCount.objects.filter(n=0).exists()
+    assert not TriggerCount.objects.filter(slot__gte=999_999_997).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fold__leaves_the_rows_of_open_connections():
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite writes one slot")
+    make(2)
+    assert counts.fold() == 0  # this connection's rows stay its own
+    assert TriggerCount.objects.exclude(slot=0).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_hot_row__two_connections_counting_the_same_state_never_wait():
+    """Each connection adds to rows of its own: one holding its counters in an open
+    transaction does not block another writing the same type and state."""
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite has one writer at a time anyway")
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                make(1)
+                holding.set()
+                release.wait(TIMEOUT)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert holding.wait(TIMEOUT)
+        with connection.cursor() as cursor:
+            # Fails at once rather than wait, if the other transaction held our row.
+            if connection.vendor == "postgresql":
+                cursor.execute("SET lock_timeout = '2s'")
+            else:
+                cursor.execute("SET SESSION innodb_lock_wait_timeout = 2")
+        make(1)
+    finally:
+        release.set()
+        thread.join(TIMEOUT)
+    assert counts.by_type() == actual() == {"noop": {"scheduled": 2}}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_truncate__empties_the_counters_on_postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("MariaDB's TRUNCATE fires no trigger (recount() after one); SQLite has none")
+    make(3)
+    raw(f"TRUNCATE {TABLE} CASCADE")
+    assert counts.by_type() == {}
+
+
+def test_statements__for_every_database():
+    for vendor in ("postgresql", "mysql", "sqlite"):
+        install, uninstall = counts.statements(vendor)
+        assert any("djtriggers_count_update" in sql for sql in install)
+        assert len(uninstall) >= 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reinstalled_on_sqlite_after_a_migration_rebuilt_the_table():
+    if connection.vendor != "sqlite":
+        pytest.skip("only SQLite drops a table's triggers when it rebuilds it")
+    counts.uninstall(connection)
+    make(1)  # not counted
+    counts.after_migrate()
+    assert counts.by_type() == actual() == {"noop": {"scheduled": 1}}
+    counts.after_migrate()  # installed: nothing to do
+    assert counts.by_type() == actual()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flush_in_any_order__leaves_no_count_behind():
+    make(3)
+    # As a flush may: the counters emptied first, then the triggers deleted
+    # (and counted, below zero).
+    TriggerCount.objects.all().delete()
+    Trigger.objects.all().delete()
+    assert counts.by_type() == {"noop": {"scheduled": -3}}
+    counts.after_migrate()
+    assert counts.by_type() == {}
+    make(1)
+    counts.after_migrate()  # not empty: the counters stay
+    assert counts.by_type() == actual()
