@@ -5,8 +5,12 @@ the SQLite file or the server's database. The driver scripts set both.
 """
 
 import argparse
+import json
 import os
+import platform
 import sys
+import time
+from pathlib import Path
 from typing import Any
 
 SECRET_KEY = "bench-only-not-secret"
@@ -102,3 +106,25 @@ def drop_database(db: str, name: str) -> None:
         conn = mariadb_admin()
         conn.cursor().execute(f"DROP DATABASE IF EXISTS {name}")
         conn.close()
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) process ``pid`` has used; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+def save_results(name: str, args: argparse.Namespace, results: Any) -> None:
+    """bench/results/<name>-<time>.json, and the line the smoke tests look for."""
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    document = {"machine": platform.platform(), "args": vars(args), "results": results}
+    path.write_text(json.dumps(document, indent=1, default=str))
+    print(f"\nSaved to {path.relative_to(RESULTS.parent.parent)}")

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -34,11 +33,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from common import create_database, drop_database, positive_int
+from common import cpu_seconds, create_database, drop_database, positive_int, save_results
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-RESULTS = BENCH / "results"
 DATABASE = os.environ.get("BENCH_LATENCY_DATABASE", "djtriggers_bench_latency")
 CASES = {
     "created": "created due",
@@ -48,7 +46,6 @@ CASES = {
 # The goals: (p50, p95) in milliseconds.
 GOALS = {"postgres": (50, 250), "mariadb": (250, 1000), "sqlite": (250, 1000)}
 IDLE_CPU_GOAL = 2.0  # % of one core
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -136,12 +133,7 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None
             f"{db:<10} created at {burst['rate']:,.0f}/s{notes}; "
             f"all processed {burst['drained']:.2f} s after the last"
         )
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"latency-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(
-        json.dumps({"machine": platform.platform(), "args": vars(args), "results": results})
-    )
-    print(f"\nSaved to {path.relative_to(ROOT)}")
+    save_results("latency", args, results)
 
 
 # --- one database, in this process -------------------------------------------------------
@@ -240,11 +232,6 @@ def percentiles(values: list[float]) -> dict[str, float]:
         else ordered[0]
     )
     return {"p50": statistics.median(ordered), "p95": p95, "max": ordered[-1], "n": len(ordered)}
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
 def server_pids() -> list[int]:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import signal
 import statistics
 import subprocess
@@ -36,18 +35,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from common import create_database, drop_database, positive_int
+from common import TICKS, cpu_seconds, create_database, drop_database, positive_int, save_results
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-RESULTS = BENCH / "results"
 # Another name (BENCH_WORKERS_DATABASE) lets a smoke run beside a full one.
 DATABASE = os.environ.get("BENCH_WORKERS_DATABASE", "djtriggers_bench_workers")
 PARTS = ("memory", "table", "scale")
 TABLE_DBS = ("postgres", "mariadb")
 MEMORY_GOAL = 1.2  # RSS after all / RSS after the checkpoint, at most
 TABLE_GOAL = 0.9  # full table / empty table, at least
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -171,14 +168,6 @@ def attempts_done() -> int:
     """Attempts recorded so far: their highest id (ids start at 1 in these databases)."""
     (value,) = execute("SELECT MAX(id) FROM djtriggers_triggerattempt")[0]
     return value or 0
-
-
-def cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
 def memory_kb(pid: int) -> dict[str, int]:
@@ -509,16 +498,7 @@ def report(results: dict[str, Any], args: argparse.Namespace, total: float) -> N
         f"Load average (1 min) {results['load_before']:.1f} before and "
         f"{results['load_after']:.1f} after, on {os.cpu_count()} CPUs; {total:.0f} s in all."
     )
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"workers-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(
-        json.dumps(
-            {"machine": platform.platform(), "args": vars(args), "results": results},
-            indent=1,
-            default=str,
-        )
-    )
-    print(f"\nSaved to {path.relative_to(ROOT)}")
+    save_results("workers", args, results)
 
 
 def report_memory(result: dict[str, Any], args: argparse.Namespace) -> None:

@@ -22,17 +22,11 @@ from django.utils import timezone
 
 from djtriggers import counts
 from djtriggers.conf import settings
+from djtriggers.counts import due_by_type as due_by_type  # one of the page's parts
 from djtriggers.lifecycle import State, Status
 from djtriggers.models import Trigger, TriggerAttempt, Worker
 
 LAG_SAMPLE = 10_000
-# The statuses read straight from a state's counter.
-ONE_STATE = {
-    Status.RUNNING: State.RUNNING,
-    Status.PROCESSED: State.PROCESSED,
-    Status.FAILED: State.FAILED,
-    Status.CANCELLED: State.CANCELLED,
-}
 
 
 def status_counts(
@@ -47,24 +41,7 @@ def type_matrix(
     now: datetime | None = None, *, due: dict[str, tuple[int, datetime]] | None = None
 ) -> dict[str, dict[str, int]]:
     """{type: {status: count}} for every status, exact (``due``: from ``due_by_type``)."""
-    now = now or timezone.now()
-    due = due_by_type(now) if due is None else due
-    by_state = counts.by_type()
-    matrix: dict[str, dict[str, int]] = {}
-    for typed in sorted(set(by_state) | set(due)):
-        states = by_state.get(typed, {})
-        row: dict[str, int] = {status: states.get(state, 0) for status, state in ONE_STATE.items()}
-        row[Status.DUE] = due.get(typed, (0, None))[0]
-        # Read a moment apart: a trigger that became due in between is not
-        # counted twice.
-        row[Status.PENDING] = max(states.get(State.SCHEDULED, 0) - row[Status.DUE], 0)
-        matrix[typed] = {status: row[status] for status in Status.values}
-    return matrix
-
-
-def due_by_type(now: datetime) -> dict[str, tuple[int, datetime]]:
-    """{type: (due, oldest due time)} (see ``djtriggers.counts.due_by_type``)."""
-    return counts.due_by_type(now)
+    return counts.by_status(now or timezone.now(), due)
 
 
 @dataclass

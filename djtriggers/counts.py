@@ -25,7 +25,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Count, Min, Sum
 
 from .db import sqlite_triggers, write_transaction
-from .lifecycle import State
+from .lifecycle import State, Status
 
 TABLE = "djtriggers_trigger"
 COUNTS = "djtriggers_triggercount"
@@ -230,6 +230,36 @@ def due_by_type(now: datetime, using: str = "default") -> dict[str, tuple[int, d
                 n, oldest = n + due[typed][0], min(oldest, due[typed][1])
             due[typed] = (n, oldest)
     return due
+
+
+def by_status(
+    now: datetime,
+    due: dict[str, tuple[int, datetime]] | None = None,
+    using: str = "default",
+) -> dict[str, dict[str, int]]:
+    """{type: {status: count}} for all six statuses, exact, types sorted.
+
+    The counters give each state; the scheduled split into due and pending
+    reads the due rows (``due``, from ``due_by_type``, if already read).
+    """
+    due = due_by_type(now, using) if due is None else due
+    by_state = by_type(using)
+    matrix: dict[str, dict[str, int]] = {}
+    for typed in sorted(set(by_state) | set(due)):
+        states = by_state.get(typed, {})
+        n_due = due.get(typed, (0, None))[0]
+        row: dict[str, int] = {
+            Status.PENDING: max(states.get(State.SCHEDULED, 0) - n_due, 0),
+            Status.DUE: n_due,
+            Status.RUNNING: states.get(State.RUNNING, 0),
+            Status.FAILED: states.get(State.FAILED, 0),
+            Status.PROCESSED: states.get(State.PROCESSED, 0),
+            Status.CANCELLED: states.get(State.CANCELLED, 0),
+        }
+        # (Pending never below 0: the two reads are a moment apart, and a
+        # trigger may have become due in between.)
+        matrix[typed] = {status: row[status] for status in Status.values}
+    return matrix
 
 
 def live_slots(using: str) -> set[int] | None:

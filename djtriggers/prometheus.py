@@ -51,7 +51,7 @@ from django.utils import timezone
 
 from . import counts, signals
 from .conf import settings
-from .lifecycle import State, Status
+from .lifecycle import Status
 from .models import Worker
 from .registry import trigger_types
 
@@ -246,19 +246,10 @@ class Snapshot:
     def read(cls, now: datetime) -> Snapshot:
         # The counters the database keeps, and the due rows along their index:
         # the same few rows read at any size of the table.
-        by_state = counts.by_type()
         due = counts.due_by_type(now)
         counts_by_type = {typed: dict.fromkeys(GAUGE_STATUSES, 0) for typed in trigger_types()}
-        for typed in set(by_state) | set(due):
-            states = by_state.get(typed, {})
-            n_due = due.get(typed, (0, None))[0]
-            counts_by_type[typed] = {
-                Status.PENDING: max(states.get(State.SCHEDULED, 0) - n_due, 0),
-                Status.DUE: n_due,
-                Status.RUNNING: states.get(State.RUNNING, 0),
-                Status.FAILED: states.get(State.FAILED, 0),
-                Status.CANCELLED: states.get(State.CANCELLED, 0),
-            }
+        for typed, row in counts.by_status(now, due).items():
+            counts_by_type[typed] = {status: row[status] for status in GAUGE_STATUSES}
         oldest_due = {typed: oldest for typed, (_, oldest) in due.items()}
         heartbeats = dict(Worker.objects.values_list("name", "last_seen").order_by())
         return cls(counts=counts_by_type, oldest_due=oldest_due, heartbeats=heartbeats)
