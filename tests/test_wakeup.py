@@ -183,9 +183,10 @@ def test_listener__woken_by_a_notification_and_reads_all_that_came(inbox):
         assert not listener.listening  # connects when first waiting
         assert listener.wait(0.05) is False
         assert listener.listening
-        for _ in range(3):
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_notify(%s, '')", [wakeup.channel()])
+        # One commit delivers the three together; separate commits may arrive apart.
+        with transaction.atomic(), connection.cursor() as cursor:
+            for _ in range(3):
+                cursor.execute("SELECT pg_notify(%s, %s)", [wakeup.channel(), str(_)])
         assert listener.wait(TIMEOUT) is True
         assert listener.wait(0.05) is False
     finally:
