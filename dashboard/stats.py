@@ -1,10 +1,10 @@
 """What the dashboard shows, computed so that its cost does not grow with the table.
 
-Counts per type and state come from the counters the database keeps
-(``djtriggers.counts``): exact, for processed triggers too, at the cost of a
-few dozen rows. Only the split of scheduled triggers into due and pending
-reads the trigger table, along the index of due rows. The boards read rows of
-the last hour (lags, throughput), what waits (due, upcoming) or failed.
+Counts per type and state, the due split and the failure groups come from
+the counters the database keeps (``djtriggers.counts``): exact, for processed
+triggers too, at the cost of a few hundred rows and a step into an index per
+type or group. The boards read the rows of the last hour (lags, throughput)
+and the next few to come (upcoming).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Min, Q
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, Q
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
@@ -181,18 +181,8 @@ class FailureGroup:
 
 
 def failure_groups(limit: int = 20) -> list[FailureGroup]:
-    """Failed triggers grouped by fingerprint, the largest groups first."""
-    groups = list(
-        Trigger.objects.failed()
-        .values("trigger_type", "error_fingerprint")
-        .annotate(
-            n=Count("pk"),
-            first=Min("date_processed"),
-            last=Max("date_processed"),
-            sample_pk=Max("pk"),
-        )
-        .order_by("-n", "trigger_type")[:limit]
-    )
+    """Failed triggers grouped by fingerprint, the largest groups first (from the counters)."""
+    groups = counts.failure_groups(limit)
     samples = dict(
         Trigger.objects.filter(pk__in=[g["sample_pk"] for g in groups]).values_list(
             "pk", "last_error"
@@ -201,7 +191,7 @@ def failure_groups(limit: int = 20) -> list[FailureGroup]:
     return [
         FailureGroup(
             trigger_type=g["trigger_type"],
-            fingerprint=g["error_fingerprint"],
+            fingerprint=g["fingerprint"],
             count=g["n"],
             first_seen=g["first"],
             last_seen=g["last"],
@@ -209,6 +199,8 @@ def failure_groups(limit: int = 20) -> list[FailureGroup]:
             sample_pk=g["sample_pk"],
         )
         for g in groups
+        # A group emptied after the counters were read: gone.
+        if g["sample_pk"] is not None
     ]
 
 
@@ -283,7 +275,9 @@ def throughput(now: datetime | None = None, minutes: int = 60) -> Throughput:
     now = (now or timezone.now()).replace(second=0, microsecond=0)
     start = now - timedelta(minutes=minutes - 1)
     rows = (
-        TriggerAttempt.objects.filter(finished_at__gte=start)
+        TriggerAttempt.objects.filter(
+            finished_at__gte=start, finished_at__lt=now + timedelta(minutes=1)
+        )
         .exclude(outcome=TriggerAttempt.Outcome.LATER)
         .annotate(minute=TruncMinute("finished_at"))
         .values("minute")

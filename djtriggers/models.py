@@ -110,9 +110,17 @@ class Trigger(models.Model):
                 fields=["state", "process_after", "trigger_type"],
                 name="djtriggers_state_after_type",
             ),
-            # failed / processed / cancelled, newest first, and cleaning.
-            models.Index(fields=["state", "date_processed"], name="djtriggers_state_processed"),
-            models.Index(fields=["trigger_type", "state"], name="djtriggers_type_state"),
+            # failed / processed / cancelled, newest first, and cleaning; with the
+            # type and process_after, the dashboard's lags read the index alone.
+            models.Index(
+                fields=["state", "date_processed", "trigger_type", "process_after"],
+                name="djtriggers_state_processed_lag",
+            ),
+            # A type's triggers in a state; the oldest due of a type in one step.
+            models.Index(
+                fields=["trigger_type", "state", "process_after", "date_received"],
+                name="djtriggers_type_state_after",
+            ),
             # The dashboard's failure groups (PostgreSQL and SQLite; MariaDB has
             # no partial indexes and goes through the state index instead).
             models.Index(
@@ -357,7 +365,10 @@ class TriggerAttempt(models.Model):
         verbose_name_plural = _("trigger attempts")
         ordering = ["-started_at", "-id"]
         # The dashboard's throughput chart reads the last hour.
-        indexes = [models.Index(fields=["finished_at"], name="djtriggers_attempt_finished")]
+        # The dashboard's throughput per minute reads the index alone.
+        indexes = [
+            models.Index(fields=["finished_at", "outcome"], name="djtriggers_attempt_outcomes")
+        ]
 
     def __str__(self) -> str:
         return gettext("%(trigger)s try %(number)s: %(outcome)s") % {
@@ -400,6 +411,10 @@ class TriggerCount(models.Model):
 
     trigger_type = models.CharField(_("trigger type"), max_length=100)
     state = models.CharField(_("state"), max_length=16)
+    # Failed triggers: their error's fingerprint; scheduled ones: the hour
+    # their process_after falls in (see counts.KEY). Empty and 0 otherwise.
+    fingerprint = models.CharField(_("error fingerprint"), max_length=16, default="")
+    bucket = models.BigIntegerField(_("hour"), default=0)
     # The server-side id of the connection that wrote (0: merged by counts.fold).
     slot = models.BigIntegerField(_("slot"))
     n = models.BigIntegerField(_("count"))
@@ -409,7 +424,8 @@ class TriggerCount(models.Model):
         verbose_name_plural = _("trigger counts")
         constraints = [
             models.UniqueConstraint(
-                fields=["trigger_type", "state", "slot"], name="djtriggers_count_key"
+                fields=["trigger_type", "state", "fingerprint", "bucket", "slot"],
+                name="djtriggers_count_key",
             )
         ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection, connections, transaction
@@ -15,6 +15,7 @@ from djtriggers import actions, counts
 from djtriggers.cleaning import clean
 from djtriggers.models import Trigger, TriggerCount
 from djtriggers.worker import TriggerWorker
+from tests.counters import keyed, keyed_actual
 from tests.factories import due, failed, make, pending, processed
 from tests.testapp.models import BreakfastTrigger, NoopTrigger
 from tests.workers import TIMEOUT
@@ -33,6 +34,12 @@ def actual() -> dict[str, dict[str, int]]:
     return dict(rows)
 
 
+def agree() -> None:
+    now = timezone.now()
+    assert counts.by_type() == actual()
+    assert keyed(now) == keyed_actual(now)
+
+
 def raw(sql: str, params: list[object] | None = None) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params or [])
@@ -46,7 +53,7 @@ def test_every_way_of_writing__the_counters_follow():
     assert counts.by_type() == actual() == {"noop": {"scheduled": 6}, "breakfast": {"scheduled": 1}}
     # Workers: claims, successes.
     TriggerWorker(burst=True).run()
-    assert counts.by_type() == actual()
+    agree()
     # 2.x: update(), save(), raw SQL; the database settles the state.
     Trigger.objects.filter(pk__in=list(Trigger.objects.values_list("pk", flat=True)[:2])).update(
         date_processed=None
@@ -64,17 +71,129 @@ def test_every_way_of_writing__the_counters_follow():
         f"UPDATE {TABLE} SET date_processed = %s, successful = %s WHERE trigger_type = 'raw'",
         [now, True],
     )
-    assert counts.by_type() == actual()
+    agree()
+    # Scheduled for other hours (their buckets), failed with other errors.
+    pending(due_in=timedelta(days=3))
+    Trigger.objects.filter(trigger_type="breakfast").update(process_after=now + timedelta(hours=5))
+    failed(error="KeyError: 'x'")
+    raw(f"UPDATE {TABLE} SET error_fingerprint = 'abc' WHERE state = 'failed'")
+    agree()
     # Operators, a type renamed, deletes and cleaning.
     actions.perform("reprocess", Trigger.objects.filter(trigger_type="breakfast"))
     actions.perform("cancel", Trigger.objects.filter(trigger_type="noop"))
     Trigger.objects.filter(trigger_type="raw").update(trigger_type="renamed")
     failed().delete()
     raw(f"DELETE FROM {TABLE} WHERE trigger_type = 'renamed'")
-    assert counts.by_type() == actual()
+    agree()
     processed(at=now - timedelta(days=400))
     assert clean(older_than=now - timedelta(days=30)) == 1
-    assert counts.by_type() == actual()
+    agree()
+
+
+def test_key__a_failure_by_fingerprint__a_scheduled_trigger_by_the_hour_it_is_due():
+    now = timezone.now()
+    later = pending(due_in=timedelta(days=2))
+    due(process_after=None)
+    failed(error="KeyError: 'x'")
+    failed(error="KeyError: 'x'")
+    failed(error="ValueError: y")
+    processed()
+    key = keyed(now)
+    assert key == keyed_actual(now)
+    assert key[("noop", "scheduled", "", counts.hour(later.process_after, connection.vendor))] == 1
+    assert key[("noop", "scheduled", "", counts.PAST)] == 1  # no process_after: due
+    assert sorted(n for (_, state, _, _), n in key.items() if state == "failed") == [1, 2]
+    assert key[("noop", "processed", "", 0)] == 1
+    assert counts.hour(now, connection.vendor) * 3600 <= now.timestamp()
+
+
+def test_hour__of_the_clock_the_database_stores():
+    at = datetime(2026, 11, 30, 5, 59, 59, 999_999, tzinfo=UTC)
+    assert counts.hour(at, "sqlite") == counts.hour(at, "postgresql") == 498_893
+    assert counts.hour_start(498_893, "sqlite") == at.replace(minute=0, second=0, microsecond=0)
+    assert counts.hour(datetime(1969, 12, 31, 23, 30, tzinfo=UTC), "mysql") == -1
+
+
+def test_hour__without_time_zones(settings):
+    """USE_TZ = False: PostgreSQL stores local time in its time zone, the others as it is."""
+    settings.USE_TZ, settings.TIME_ZONE = False, "Europe/Brussels"
+    wall = datetime(2026, 7, 1, 12, 0)  # 10:00 UTC in summer
+    assert counts.hour(wall, "mysql") == counts.hour(wall.replace(tzinfo=UTC), "mysql")
+    assert counts.hour(wall, "postgresql") == counts.hour(wall, "mysql") - 2
+    bucket = counts.hour(wall, "postgresql")
+    assert counts.hour_start(bucket, "postgresql") == wall
+    assert counts.hour_start(counts.hour(wall, "sqlite"), "sqlite") == wall
+
+
+def test_due_by_type__hours_gone_by_from_the_counters__this_hour_from_the_rows():
+    now = timezone.now().replace(minute=30)
+    this_hour = now.replace(minute=0, second=0, microsecond=0)
+    oldest = now - timedelta(days=3)
+    due(process_after=oldest)
+    due(process_after=now - timedelta(hours=2))
+    due(process_after=this_hour)  # this hour, due
+    due(process_after=now)  # due at the very moment
+    due(process_after=now + timedelta(minutes=1))  # this hour, not due yet
+    pending(due_in=timedelta(days=1))
+    received = due(process_after=None).date_received
+    due(BreakfastTrigger, process_after=now + timedelta(minutes=10))  # not due
+    assert counts.due_by_type(now) == {"noop": (5, min(oldest, received))}
+    matrix = counts.by_status(now)
+    assert matrix["noop"]["due"] == 5 and matrix["noop"]["pending"] == 2
+    assert matrix["breakfast"]["pending"] == 1 and matrix["breakfast"]["due"] == 0
+    # A fold changes nothing read.
+    counts.fold(now=now)
+    assert counts.due_by_type(now) == {"noop": (5, min(oldest, received))}
+    # Only this hour's rows: the oldest is the earliest of them.
+    Trigger.objects.filter(process_after__lt=this_hour).delete()
+    Trigger.objects.filter(process_after=None).delete()
+    assert counts.due_by_type(now) == {"noop": (2, this_hour)}
+
+
+def test_due_by_type__only_triggers_without_process_after():
+    now = timezone.now()
+    first = due(process_after=None)
+    due(process_after=None)
+    pending()
+    assert counts.due_by_type(now) == {"noop": (2, first.date_received)}
+
+
+def test_fold__merges_the_hours_gone_by_into_one():
+    now = timezone.now()
+    for hours in (30, 20, 10):
+        due(process_after=now - timedelta(hours=hours))
+    later = pending(due_in=timedelta(hours=3))
+    counts.fold(now=now)
+    counts.fold(now=now)  # nothing left to merge: the same
+    buckets = dict(
+        TriggerCount.objects.filter(state="scheduled", slot=0).values_list("bucket", "n")
+    )
+    if connection.vendor == "sqlite":
+        assert buckets == {counts.PAST: 3, counts.hour(later.process_after, "sqlite"): 1}
+    else:  # this connection's rows of the hour to come stay its own
+        assert buckets == {counts.PAST: 3}
+    assert keyed(now) == keyed_actual(now)
+    assert counts.due_by_type(now)["noop"][0] == 3
+
+
+def test_failure_groups__largest_first_with_first_and_last_seen():
+    now = timezone.now()
+    failed(error="KeyError: 'x'", at=now - timedelta(hours=2))
+    last = failed(error="KeyError: 'x'", at=now)
+    failed(error="KeyError: 'x'", at=now - timedelta(hours=1))
+    failed(BreakfastTrigger, error="ValueError: y", at=now)
+    first, second = counts.failure_groups(20)
+    assert (first["trigger_type"], first["n"], second["trigger_type"], second["n"]) == (
+        "noop",
+        3,
+        "breakfast",
+        1,
+    )
+    assert first["first"] == now - timedelta(hours=2) and first["last"] == now
+    assert first["sample_pk"] == last.pk
+    assert len(counts.failure_groups(1)) == 1
+    Trigger.objects.filter(trigger_type="breakfast").delete()
+    assert [g["trigger_type"] for g in counts.failure_groups(20)] == ["noop"]
 
 
 def test_a_counter_row__says_what_it_counts():

@@ -16,8 +16,10 @@ def uninstall(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    """Counters of triggers per type and state, kept by database triggers (counts.py),
-    and the rows counted once. Run it while no worker writes, or call
+    """Counters of triggers per type and state (and fingerprint of the failed, hour
+    of the scheduled), kept by database triggers (counts.py), and the rows
+    counted once; indexes that find a type's oldest due trigger, and that the
+    dashboard's lags and throughput read alone. Run it while no worker writes, or call
     counts.recount() afterwards."""
 
     dependencies = [
@@ -31,14 +33,31 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('trigger_type', models.CharField(max_length=100, verbose_name='trigger type')),
                 ('state', models.CharField(max_length=16, verbose_name='state')),
+                ('fingerprint', models.CharField(default='', max_length=16, verbose_name='error fingerprint')),
+                ('bucket', models.BigIntegerField(default=0, verbose_name='hour')),
                 ('slot', models.BigIntegerField(verbose_name='slot')),
                 ('n', models.BigIntegerField(verbose_name='count')),
             ],
             options={
                 'verbose_name': 'trigger count',
                 'verbose_name_plural': 'trigger counts',
-                'constraints': [models.UniqueConstraint(fields=('trigger_type', 'state', 'slot'), name='djtriggers_count_key')],
+                'constraints': [models.UniqueConstraint(fields=('trigger_type', 'state', 'fingerprint', 'bucket', 'slot'), name='djtriggers_count_key')],
             },
+        ),
+        migrations.RemoveIndex(model_name='trigger', name='djtriggers_type_state'),
+        migrations.AddIndex(
+            model_name='trigger',
+            index=models.Index(fields=['trigger_type', 'state', 'process_after', 'date_received'], name='djtriggers_type_state_after'),
+        ),
+        migrations.RemoveIndex(model_name='trigger', name='djtriggers_state_processed'),
+        migrations.AddIndex(
+            model_name='trigger',
+            index=models.Index(fields=['state', 'date_processed', 'trigger_type', 'process_after'], name='djtriggers_state_processed_lag'),
+        ),
+        migrations.RemoveIndex(model_name='triggerattempt', name='djtriggers_attempt_finished'),
+        migrations.AddIndex(
+            model_name='triggerattempt',
+            index=models.Index(fields=['finished_at', 'outcome'], name='djtriggers_attempt_outcomes'),
         ),
         migrations.RunPython(install, uninstall),
     ]

@@ -10,7 +10,7 @@ from django.utils import timezone
 from dashboard import stats
 from djtriggers.exceptions import ProcessError
 from djtriggers.fingerprints import fingerprint
-from djtriggers.models import Trigger, TriggerAttempt
+from djtriggers.models import Trigger, TriggerAttempt, TriggerCount
 from tests.factories import cancelled, due, failed, make, processed, retried, running, worker
 from tests.testapp.models import BreakfastTrigger, FailingTrigger
 
@@ -177,6 +177,13 @@ def test_failure_groups__largest_first_and_limited():
     assert [g.count for g in groups] == [3, 2, 1]
     assert [g.sample for g in groups] == ["ValueError: b", "ValueError: c", "ValueError: a"]
     assert len(stats.failure_groups(limit=2)) == 2
+
+
+def test_failure_groups__a_group_emptied_after_the_counters_were_read__left_out():
+    failed()
+    # As if the group's last trigger went between reading the counters and the rows.
+    TriggerCount.objects.create(trigger_type="gone", state="failed", fingerprint="x", slot=0, n=1)
+    assert [g.trigger_type for g in stats.failure_groups()] == ["noop"]
 
 
 def test_workers__stale_after_a_lease_without_heartbeat(settings):
