@@ -10,14 +10,13 @@ and the next few to come (upcoming).
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, Q
-from django.db.models.functions import TruncMinute
+from django.db.models import DurationField, ExpressionWrapper, F, Min
 from django.utils import timezone
 
 from djtriggers import counts
@@ -84,66 +83,67 @@ Lags = dict[str, tuple[timedelta | None, timedelta | None, int]]
 def _lags_last_hour(now: datetime) -> Lags:
     """{type: (p50, p95, processed)} of the lag from process_after to processing.
 
-    Every trigger processed in the last hour counts as processed, with or
-    without ``process_after``. The lag is measured from ``process_after`` (as
-    the README says), so the percentiles leave out the rows without one rather
-    than measure them from ``date_received``: ``None`` means "due now" from
-    whenever it was written, which may be long after the row was received (2.x
-    code clears it to run a trigger at once), and that lag would be invented.
-    A type whose processed rows all lack ``process_after`` has a count and no
-    percentiles. All three databases answer the same.
+    Every trigger processed in the last hour counts as processed (from the
+    counters), with or without ``process_after``. The percentiles are those of
+    the most recent ``LAG_SAMPLE`` of them (all of them, up to 10,000 an hour),
+    and measure from ``process_after`` (as the README says), so they leave out
+    the rows without one rather than measure them from ``date_received``:
+    ``None`` means "due now" from whenever it was written, which may be long
+    after the row was received (2.x code clears it to run a trigger at once),
+    and that lag would be invented. A type whose processed rows all lack
+    ``process_after`` has a count and no percentiles. All three databases
+    answer the same.
     """
     since = now - timedelta(hours=1)
+    done = counts.processed_since(since)
     if connection.vendor == "postgresql":  # pragma: no cover - PostgreSQL only
-        return _lags_in_postgres(since)
-    done = Counter(
-        Trigger.objects.filter(state=State.PROCESSED, date_processed__gte=since).values_list(
-            "trigger_type", flat=True
+        percentiles = _lag_percentiles_in_postgres(since)
+    else:
+        samples: dict[str, list[float]] = defaultdict(list)
+        lag = ExpressionWrapper(
+            F("date_processed") - F("process_after"), output_field=DurationField()
         )
-    )
-    samples: dict[str, list[float]] = defaultdict(list)
-    lag = ExpressionWrapper(F("date_processed") - F("process_after"), output_field=DurationField())
-    recent = (
-        Trigger.objects.filter(state=State.PROCESSED, date_processed__gte=since)
-        .exclude(process_after=None)
-        .order_by("-date_processed")
-        .annotate(lag=lag)
-        .values_list("trigger_type", "lag")[:LAG_SAMPLE]
-    )
-    for typed, value in recent:
-        samples[typed].append(max(value.total_seconds(), 0.0))
-    lags: Lags = {}
-    for typed, n in done.items():
-        values = sorted(samples.get(typed, []))
-        lags[typed] = (_percentile(values, 0.50), _percentile(values, 0.95), n)
-    return lags
+        recent = (
+            Trigger.objects.filter(state=State.PROCESSED, date_processed__gte=since)
+            .exclude(process_after=None)
+            .order_by("-date_processed")
+            .annotate(lag=lag)
+            .values_list("trigger_type", "lag")[:LAG_SAMPLE]
+        )
+        for typed, value in recent:
+            samples[typed].append(max(value.total_seconds(), 0.0))
+        percentiles = {
+            typed: (_percentile(sorted(values), 0.50), _percentile(sorted(values), 0.95))
+            for typed, values in samples.items()
+        }
+    return {
+        typed: (*percentiles.get(typed, (None, None)), done.get(typed, 0))
+        for typed in set(done) | set(percentiles)
+    }
 
 
-def _lags_in_postgres(since: datetime) -> Lags:  # pragma: no cover - PostgreSQL only
-    # The same counts and nearest-rank percentiles, over the whole hour, computed
-    # in the database. The rows without process_after are counted but left out
-    # of the percentiles by FILTER, not by WHERE (which would not count them);
-    # and not by NULL either: greatest() skips a NULL argument, so their lag
-    # would be '0' rather than ignored.
-    lag = "greatest(date_processed - process_after, '0')"
-    timed = "FILTER (WHERE process_after IS NOT NULL)"
+def _lag_percentiles_in_postgres(
+    since: datetime,
+) -> dict[str, tuple[timedelta | None, timedelta | None]]:  # pragma: no cover - PostgreSQL only
+    # The same sample and nearest-rank percentiles, computed in the database.
     sql = f"""
-        SELECT trigger_type, count(*),
-            percentile_disc(0.5) WITHIN GROUP (ORDER BY {lag}) {timed},
-            percentile_disc(0.95) WITHIN GROUP (ORDER BY {lag}) {timed}
-        FROM {Trigger._meta.db_table}
-        WHERE state = %s AND date_processed >= %s
+        SELECT trigger_type, percentile_disc(0.5) WITHIN GROUP (ORDER BY lag),
+            percentile_disc(0.95) WITHIN GROUP (ORDER BY lag)
+        FROM (
+            SELECT trigger_type, greatest(date_processed - process_after, '0') AS lag
+            FROM {Trigger._meta.db_table}
+            WHERE state = %s AND date_processed >= %s AND process_after IS NOT NULL
+            ORDER BY date_processed DESC LIMIT %s
+        ) AS recent
         GROUP BY trigger_type
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [State.PROCESSED, since])
-        return {typed: (p50, p95, n) for typed, n, p50, p95 in cursor.fetchall()}
+        cursor.execute(sql, [State.PROCESSED, since, LAG_SAMPLE])
+        return {typed: (p50, p95) for typed, p50, p95 in cursor.fetchall()}
 
 
-def _percentile(sorted_values: list[float], q: float) -> timedelta | None:
-    """The nearest-rank percentile: p50 of 1..100 is 50, p95 is 95."""
-    if not sorted_values:
-        return None
+def _percentile(sorted_values: list[float], q: float) -> timedelta:
+    """The nearest-rank percentile of values (at least one): p50 of 1..100 is 50, p95 is 95."""
     # The epsilon keeps e.g. 0.95 * 100 = 95.00000000000001 at rank 95.
     rank = max(math.ceil(q * len(sorted_values) - 1e-9), 1)
     return timedelta(seconds=sorted_values[rank - 1])
@@ -271,27 +271,13 @@ class Throughput:
 
 
 def throughput(now: datetime | None = None, minutes: int = 60) -> Throughput:
-    """Processed and failed tries per minute over the last hour (from the attempts)."""
+    """Processed and failed tries per minute over the last hour (from the counters of tries)."""
     now = (now or timezone.now()).replace(second=0, microsecond=0)
     start = now - timedelta(minutes=minutes - 1)
-    rows = (
-        TriggerAttempt.objects.filter(
-            finished_at__gte=start, finished_at__lt=now + timedelta(minutes=1)
-        )
-        .exclude(outcome=TriggerAttempt.Outcome.LATER)
-        .annotate(minute=TruncMinute("finished_at"))
-        .values("minute")
-        .annotate(
-            ok=Count("pk", filter=Q(outcome=TriggerAttempt.Outcome.SUCCESS)),
-            ko=Count("pk", filter=Q(outcome=TriggerAttempt.Outcome.FAILURE)),
-        )
-    )
-    by_minute: dict[datetime, tuple[int, int]] = {
-        row["minute"]: (row["ok"], row["ko"]) for row in rows
-    }
+    tries = counts.tries_per_minute(start, now + timedelta(minutes=1))
     stamps = [start + timedelta(minutes=i) for i in range(minutes)]
     return Throughput(
         minutes=stamps,
-        processed=[by_minute.get(m, (0, 0))[0] for m in stamps],
-        failed=[by_minute.get(m, (0, 0))[1] for m in stamps],
+        processed=[tries.get(m, {}).get(TriggerAttempt.Outcome.SUCCESS, 0) for m in stamps],
+        failed=[tries.get(m, {}).get(TriggerAttempt.Outcome.FAILURE, 0) for m in stamps],
     )

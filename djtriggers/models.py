@@ -411,10 +411,11 @@ class TriggerCount(models.Model):
 
     trigger_type = models.CharField(_("trigger type"), max_length=100)
     state = models.CharField(_("state"), max_length=16)
-    # Failed triggers: their error's fingerprint; scheduled ones: the hour
-    # their process_after falls in (see counts.KEY). Empty and 0 otherwise.
+    # Failed triggers: their error's fingerprint; scheduled ones: the hour their
+    # process_after falls in; processed ones: the minute of date_processed (see
+    # counts.TRIGGERS). Empty and 0 otherwise.
     fingerprint = models.CharField(_("error fingerprint"), max_length=16, default="")
-    bucket = models.BigIntegerField(_("hour"), default=0)
+    bucket = models.BigIntegerField(_("hour or minute"), default=0)
     # The server-side id of the connection that wrote (0: merged by counts.fold).
     slot = models.BigIntegerField(_("slot"))
     n = models.BigIntegerField(_("count"))
@@ -431,6 +432,29 @@ class TriggerCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trigger_type} {self.state}: {self.n}"
+
+
+class AttemptCount(models.Model):
+    """Part of the number of tries with one outcome that finished in one minute
+    (see ``counts.py``): the dashboard's throughput. Written by database triggers only."""
+
+    outcome = models.CharField(_("outcome"), max_length=10)
+    # Minutes since 1970 (counts.PAST: merged by counts.fold, long gone by).
+    minute = models.BigIntegerField(_("minute"))
+    slot = models.BigIntegerField(_("slot"))
+    n = models.BigIntegerField(_("count"))
+
+    class Meta:
+        verbose_name = _("attempt count")
+        verbose_name_plural = _("attempt counts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["outcome", "minute", "slot"], name="djtriggers_attempt_count_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} in minute {self.minute}: {self.n}"
 
 
 class OperatorAction(models.Model):

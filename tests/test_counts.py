@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from djtriggers import actions, counts
 from djtriggers.cleaning import clean
-from djtriggers.models import Trigger, TriggerCount
+from djtriggers.models import AttemptCount, Trigger, TriggerAttempt, TriggerCount
 from djtriggers.worker import TriggerWorker
 from tests.counters import keyed, keyed_actual
 from tests.factories import due, failed, make, pending, processed
@@ -97,32 +97,44 @@ def test_key__a_failure_by_fingerprint__a_scheduled_trigger_by_the_hour_it_is_du
     failed(error="KeyError: 'x'")
     failed(error="KeyError: 'x'")
     failed(error="ValueError: y")
-    processed()
+    done = processed()
+    TriggerAttempt.objects.create(
+        trigger=done,
+        number=1,
+        started_at=done.date_processed,
+        finished_at=done.date_processed,
+        outcome="success",
+    )
     key = keyed(now)
     assert key == keyed_actual(now)
-    assert key[("noop", "scheduled", "", counts.hour(later.process_after, connection.vendor))] == 1
-    assert key[("noop", "scheduled", "", counts.PAST)] == 1  # no process_after: due
-    assert sorted(n for (_, state, _, _), n in key.items() if state == "failed") == [1, 2]
-    assert key[("noop", "processed", "", 0)] == 1
-    assert counts.hour(now, connection.vendor) * 3600 <= now.timestamp()
+    hour = counts.since_1970(later.process_after, connection.vendor)
+    assert key[("trigger", "noop", "scheduled", "", hour)] == 1
+    assert key[("trigger", "noop", "scheduled", "", counts.PAST)] == 1  # no process_after: due
+    failures = [n for (_, _, state, *_), n in key.items() if state == "failed"]
+    assert sorted(failures) == [1, 2]
+    minute = counts.since_1970(done.date_processed, connection.vendor, counts.MINUTE)
+    assert key[("trigger", "noop", "processed", "", minute)] == 1
+    assert key[("try", "success", minute)] == 1
+    assert counts.since_1970(now, connection.vendor) * 3600 <= now.timestamp()
 
 
 def test_hour__of_the_clock_the_database_stores():
     at = datetime(2026, 11, 30, 5, 59, 59, 999_999, tzinfo=UTC)
-    assert counts.hour(at, "sqlite") == counts.hour(at, "postgresql") == 498_893
-    assert counts.hour_start(498_893, "sqlite") == at.replace(minute=0, second=0, microsecond=0)
-    assert counts.hour(datetime(1969, 12, 31, 23, 30, tzinfo=UTC), "mysql") == -1
+    assert counts.since_1970(at, "sqlite") == counts.since_1970(at, "postgresql") == 498_893
+    assert counts.bucket_start(498_893, "sqlite") == at.replace(minute=0, second=0, microsecond=0)
+    assert counts.since_1970(datetime(1969, 12, 31, 23, 30, tzinfo=UTC), "mysql") == -1
+    assert counts.since_1970(at, "mysql", counts.MINUTE) == 498_893 * 60 + 59
 
 
 def test_hour__without_time_zones(settings):
     """USE_TZ = False: PostgreSQL stores local time in its time zone, the others as it is."""
     settings.USE_TZ, settings.TIME_ZONE = False, "Europe/Brussels"
     wall = datetime(2026, 7, 1, 12, 0)  # 10:00 UTC in summer
-    assert counts.hour(wall, "mysql") == counts.hour(wall.replace(tzinfo=UTC), "mysql")
-    assert counts.hour(wall, "postgresql") == counts.hour(wall, "mysql") - 2
-    bucket = counts.hour(wall, "postgresql")
-    assert counts.hour_start(bucket, "postgresql") == wall
-    assert counts.hour_start(counts.hour(wall, "sqlite"), "sqlite") == wall
+    assert counts.since_1970(wall, "mysql") == counts.since_1970(wall.replace(tzinfo=UTC), "mysql")
+    assert counts.since_1970(wall, "postgresql") == counts.since_1970(wall, "mysql") - 2
+    bucket = counts.since_1970(wall, "postgresql")
+    assert counts.bucket_start(bucket, "postgresql") == wall
+    assert counts.bucket_start(counts.since_1970(wall, "sqlite"), "sqlite") == wall
 
 
 def test_due_by_type__hours_gone_by_from_the_counters__this_hour_from_the_rows():
@@ -169,7 +181,7 @@ def test_fold__merges_the_hours_gone_by_into_one():
         TriggerCount.objects.filter(state="scheduled", slot=0).values_list("bucket", "n")
     )
     if connection.vendor == "sqlite":
-        assert buckets == {counts.PAST: 3, counts.hour(later.process_after, "sqlite"): 1}
+        assert buckets == {counts.PAST: 3, counts.since_1970(later.process_after, "sqlite"): 1}
     else:  # this connection's rows of the hour to come stay its own
         assert buckets == {counts.PAST: 3}
     assert keyed(now) == keyed_actual(now)
@@ -198,6 +210,50 @@ def test_failure_groups__largest_first_with_first_and_last_seen():
 
 def test_a_counter_row__says_what_it_counts():
     assert str(TriggerCount(trigger_type="noop", state="failed", slot=0, n=3)) == "noop failed: 3"
+    assert str(AttemptCount(outcome="failure", minute=9, slot=0, n=2)) == "failure in minute 9: 2"
+
+
+def test_processed_since__the_counters_of_the_minutes_after_and_the_rows_of_its_own():
+    now = timezone.now().replace(second=30)
+    since = now - timedelta(hours=1)
+    processed(at=since - timedelta(seconds=1))  # before: not counted, in since's minute
+    processed(at=since)
+    processed(at=since + timedelta(seconds=20))  # since's minute, from the rows
+    processed(at=now - timedelta(minutes=5))
+    processed(BreakfastTrigger, at=now)
+    processed(at=since - timedelta(hours=3))
+    assert counts.processed_since(since) == {"noop": 3, "breakfast": 1}
+    counts.fold(now=now)  # three hours ago: merged; the last hour stays
+    assert counts.processed_since(since) == {"noop": 3, "breakfast": 1}
+    assert keyed(now) == keyed_actual(now)
+
+
+def test_tries_per_minute__from_the_counters_of_tries():
+    now = timezone.now().replace(second=0, microsecond=0)
+    trigger = due()
+    TriggerAttempt.objects.bulk_create(
+        TriggerAttempt(trigger=trigger, number=1, started_at=at, finished_at=at, outcome=outcome)
+        for at, outcome in [
+            (now, "success"),
+            (now + timedelta(seconds=59), "success"),
+            (now, "failure"),
+            (now - timedelta(minutes=1), "later"),
+            (now - timedelta(hours=3), "failure"),
+            (now + timedelta(minutes=1), "success"),  # the end: excluded
+        ]
+    )
+    expected = {now: {"success": 2, "failure": 1}, now - timedelta(minutes=1): {"later": 1}}
+    tries = counts.tries_per_minute(now - timedelta(minutes=5), now + timedelta(minutes=1))
+    assert tries == expected
+    counts.fold(now=now)
+    assert (
+        counts.tries_per_minute(now - timedelta(minutes=5), now + timedelta(minutes=1)) == expected
+    )
+    assert AttemptCount.objects.filter(minute=counts.PAST).get().n == 1
+    assert keyed(now) == keyed_actual(now)
+    TriggerAttempt.objects.filter(outcome="later").update(outcome="success")
+    trigger.delete()  # and its tries
+    assert keyed(now) == keyed_actual(now) == {}
 
 
 def test_a_state_emptied__left_out():

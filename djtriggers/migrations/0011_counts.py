@@ -17,7 +17,7 @@ def uninstall(apps, schema_editor):
 
 class Migration(migrations.Migration):
     """Counters of triggers per type and state (and fingerprint of the failed, hour
-    of the scheduled), kept by database triggers (counts.py), and the rows
+    of the scheduled, minute of the processed) and of tries per outcome and minute, kept by database triggers (counts.py), and the rows
     counted once; indexes that find a type's oldest due trigger, and that the
     dashboard's lags and throughput read alone. Run it while no worker writes, or call
     counts.recount() afterwards."""
@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
                 ('trigger_type', models.CharField(max_length=100, verbose_name='trigger type')),
                 ('state', models.CharField(max_length=16, verbose_name='state')),
                 ('fingerprint', models.CharField(default='', max_length=16, verbose_name='error fingerprint')),
-                ('bucket', models.BigIntegerField(default=0, verbose_name='hour')),
+                ('bucket', models.BigIntegerField(default=0, verbose_name='hour or minute')),
                 ('slot', models.BigIntegerField(verbose_name='slot')),
                 ('n', models.BigIntegerField(verbose_name='count')),
             ],
@@ -42,6 +42,21 @@ class Migration(migrations.Migration):
                 'verbose_name': 'trigger count',
                 'verbose_name_plural': 'trigger counts',
                 'constraints': [models.UniqueConstraint(fields=('trigger_type', 'state', 'fingerprint', 'bucket', 'slot'), name='djtriggers_count_key')],
+            },
+        ),
+        migrations.CreateModel(
+            name='AttemptCount',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('outcome', models.CharField(max_length=10, verbose_name='outcome')),
+                ('minute', models.BigIntegerField(verbose_name='minute')),
+                ('slot', models.BigIntegerField(verbose_name='slot')),
+                ('n', models.BigIntegerField(verbose_name='count')),
+            ],
+            options={
+                'verbose_name': 'attempt count',
+                'verbose_name_plural': 'attempt counts',
+                'constraints': [models.UniqueConstraint(fields=('outcome', 'minute', 'slot'), name='djtriggers_attempt_count_key')],
             },
         ),
         migrations.RemoveIndex(model_name='trigger', name='djtriggers_type_state'),

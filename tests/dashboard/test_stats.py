@@ -94,6 +94,19 @@ def test_due_board__lag_percentiles_over_the_last_hour():
     assert row.lag_p95 == timedelta(seconds=95)
 
 
+def test_due_board__lags_of_the_most_recent_sample__every_processed_counted(monkeypatch):
+    monkeypatch.setattr(stats, "LAG_SAMPLE", 3)
+    now = timezone.now()
+    # Lags of 10..1 seconds, processed one minute apart: the last three are 3, 2, 1.
+    for i, lag in enumerate(range(10, 0, -1)):
+        at = now - timedelta(minutes=30 - i)
+        processed(process_after=at - timedelta(seconds=lag), at=at)
+    processed(process_after=None, at=now)  # counted, no lag
+    [row] = stats.due_board(now)
+    assert row.processed_last_hour == 11
+    assert (row.lag_p50, row.lag_p95) == (timedelta(seconds=2), timedelta(seconds=3))
+
+
 def test_due_board__due_count_and_oldest_per_type():
     now = timezone.now()
     make(2, process_after=now - timedelta(minutes=10))

@@ -48,7 +48,14 @@ from djtriggers import counts as counts_module
 from djtriggers.admin.filters import StatusFilter
 from djtriggers.engine import Engine
 from djtriggers.lifecycle import FINAL, MAX_TRIES_COUNT, State, Status
-from djtriggers.models import OperatorAction, Trigger, TriggerAttempt, TriggerCount, Worker
+from djtriggers.models import (
+    AttemptCount,
+    OperatorAction,
+    Trigger,
+    TriggerAttempt,
+    TriggerCount,
+    Worker,
+)
 from djtriggers.worker import TriggerWorker
 from tests.counters import keyed, keyed_actual
 from tests.testapp.models import Run, ScriptedTrigger
@@ -195,6 +202,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         # The clock goes back to the real time: the hours a fold merged as gone
         # by (counts.fold) would come again. No rows, no counts.
         TriggerCount.objects.all().delete()
+        AttemptCount.objects.all().delete()
         self.user, _ = User.objects.get_or_create(
             username="lifecycle-root", defaults={"is_superuser": True, "is_staff": True}
         )
@@ -609,8 +617,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         assert stats.status_counts() == counts
         # The counters the database keeps, whoever wrote (2.x ways and raw SQL too).
         by_type: dict[str, dict[str, int]] = defaultdict(dict)
-        for typed, state, n in (
-            Trigger._base_manager.values_list("trigger_type", "state").annotate(n=Count("pk"))
+        for typed, state, n in Trigger._base_manager.values_list("trigger_type", "state").annotate(
+            n=Count("pk")
         ):
             by_type[typed][state] = n
         assert counts_module.by_type() == by_type
