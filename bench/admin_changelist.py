@@ -3,8 +3,8 @@
     .venv/bin/python bench/admin_changelist.py [--requests 30] [--rows 1000000] [--refill]
 
 It fills the PostgreSQL database ``djtriggers_bench_admin`` on 127.0.0.1 with a
-realistic mix of triggers (once: the rows are kept between runs; ``--refill``
-rebuilds them), then times admin pages in process with Django's test Client,
+realistic mix of triggers (``admin_fill.py``; once: the rows are kept between runs;
+``--refill`` rebuilds them), then times admin pages in process with Django's test Client,
 logged in as a superuser: our ``TriggerAdmin`` at /admin/ and a plain
 ``ModelAdmin`` for the same table at /plain/ (``admin_urls.py``). It prints the
 median and p95 per page, the queries per page, the goals, and the plans of our
@@ -14,7 +14,6 @@ changelist's list and count queries. Results go to bench/results/ too.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -22,15 +21,13 @@ import platform
 import statistics
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from common import positive_int, postgres_admin
+from admin_fill import DATABASE, setup
+from common import positive_int
 
 BENCH = Path(__file__).resolve().parent
-# Another name (BENCH_ADMIN_DATABASE) keeps a smoke run away from the full run's rows.
-PG_DATABASE = os.environ.get("BENCH_ADMIN_DATABASE", "djtriggers_bench_admin")
 OURS = "/admin/djtriggers/trigger/"
 PLAIN = "/plain/djtriggers/trigger/"
 SEARCH = "billing.invoice$12345"
@@ -40,104 +37,6 @@ RATIO_GOAL = 3.0
 GOAL_PAGES = ("default", "status=failed")
 # The pages whose list and count queries are always explained.
 EXPLAINED = ("default", "status=failed")
-
-# The mix of the fill, per 1000 rows (the rest are processed).
-MIX = {"failed": 20, "due": 10, "pending": 20, "running": 1, "cancelled": 30}
-
-FILL_SQL = """
-INSERT INTO djtriggers_trigger (
-    trigger_type, source, date_received, date_processed, process_after,
-    number_of_tries, successful, state, last_error, error_fingerprint, locked_by, locked_until,
-    run_alone
-)
-SELECT
-    kind.trigger_type,
-    CASE
-        WHEN kind.trigger_type LIKE 'billing.%%' THEN 'billing.invoice$' || (g.i / 2)
-        WHEN kind.trigger_type = 'mail.welcome' THEN 'auth.user$' || (g.i / 5)
-        WHEN kind.trigger_type = 'crm.sync_contact' THEN 'crm.contact$' || (g.i / 3)
-        WHEN kind.trigger_type = 'shop.export_order' THEN 'shop.order$' || g.i
-    END,
-    received.at,
-    CASE mix.status
-        WHEN 'processed' THEN received.at + make_interval(secs => 0.2 + (g.i %% 97) / 10.0)
-        WHEN 'failed' THEN received.at + make_interval(mins => 30 + g.i %% 600)
-        WHEN 'cancelled' THEN received.at + make_interval(hours => 1 + g.i %% 48)
-    END,
-    CASE mix.status
-        WHEN 'due' THEN %(now)s - make_interval(mins => g.i %% 360)
-        WHEN 'pending' THEN %(now)s + make_interval(mins => 1 + g.i %% 43200)
-        WHEN 'running' THEN %(now)s - make_interval(secs => g.i %% 60)
-        ELSE received.at
-    END,
-    CASE mix.status
-        WHEN 'failed' THEN 5 WHEN 'due' THEN g.i %% 3 WHEN 'pending' THEN g.i %% 2
-        WHEN 'running' THEN 0 WHEN 'cancelled' THEN 0 ELSE 1
-    END,
-    CASE mix.status WHEN 'processed' THEN true WHEN 'failed' THEN false END,
-    CASE WHEN mix.status IN ('due', 'pending') THEN 'scheduled' ELSE mix.status END,
-    CASE
-        WHEN mix.status = 'failed' OR (mix.status = 'due' AND g.i %% 3 > 0) THEN
-            CASE g.i %% 3
-                WHEN 0 THEN 'requests.exceptions.ConnectionError: HTTPSConnectionPool('
-                    || 'host=''api.payments.example'', port=443): Max retries exceeded with url: '
-                    || '/v1/invoices/' || (g.i / 2) || ' (Caused by NewConnectionError(''<urllib3.'
-                    || 'connection.HTTPSConnection object>: Failed to establish a new connection: '
-                    || '[Errno 111] Connection refused''))'
-                WHEN 1 THEN 'smtplib.SMTPRecipientsRefused: {''user' || (g.i / 5)
-                    || '@example.com'': (550, b''5.1.1 The email account that you tried to reach '
-                    || 'does not exist.'')}'
-                ELSE 'KeyError: ''customer_id'' while exporting order ' || g.i
-                    || ' to the warehouse (payload version 3)'
-            END
-        ELSE ''
-    END,
-    CASE WHEN mix.status = 'failed' OR (mix.status = 'due' AND g.i %% 3 > 0)
-        THEN left(md5(kind.trigger_type || (g.i %% 3)), 16) ELSE ''
-    END,
-    CASE WHEN mix.status = 'running' THEN 'worker-' || (g.i %% 4) || ':' || (1000 + g.i %% 7) END,
-    CASE WHEN mix.status = 'running' THEN %(now)s + interval '5 minutes' END,
-    false
-FROM generate_series(1, %(rows)s) AS g(i)
-CROSS JOIN LATERAL (
-    SELECT %(start)s + interval '60 days' * (g.i::float8 / %(rows)s) AS at
-) AS received
-CROSS JOIN LATERAL (
-    SELECT CASE
-        WHEN (g.i::bigint * 7919) %% 1000 < 20 THEN 'failed'
-        WHEN (g.i::bigint * 7919) %% 1000 < 30 THEN 'due'
-        WHEN (g.i::bigint * 7919) %% 1000 < 50 THEN 'pending'
-        WHEN (g.i::bigint * 7919) %% 1000 < 51 THEN 'running'
-        WHEN (g.i::bigint * 7919) %% 1000 < 81 THEN 'cancelled'
-        ELSE 'processed'
-    END AS status
-) AS mix
-CROSS JOIN LATERAL (
-    SELECT CASE
-        WHEN (g.i * 31 + g.i / 7) %% 100 < 40 THEN 'billing.invoice'
-        WHEN (g.i * 31 + g.i / 7) %% 100 < 55 THEN 'billing.reminder'
-        WHEN (g.i * 31 + g.i / 7) %% 100 < 75 THEN 'mail.welcome'
-        WHEN (g.i * 31 + g.i / 7) %% 100 < 90 THEN 'crm.sync_contact'
-        WHEN (g.i * 31 + g.i / 7) %% 100 < 98 THEN 'shop.export_order'
-        ELSE 'reports.nightly'
-    END AS trigger_type
-) AS kind
-"""
-
-# Each failed trigger's tries, so its page shows a timeline (run without parameters).
-ATTEMPTS_SQL = """
-INSERT INTO djtriggers_triggerattempt (
-    trigger_id, number, worker, started_at, finished_at, outcome,
-    exception_class, message, traceback
-)
-SELECT t.id, n, 'worker-' || (t.id % 4), t.date_processed - make_interval(mins => 10 * (5 - n)),
-    t.date_processed - make_interval(mins => 10 * (5 - n)) + interval '250 milliseconds',
-    'failure', split_part(t.last_error, ':', 1), split_part(t.last_error, ': ', 2),
-    'Traceback (most recent call last):' || repeat(E'\n  File "app/tasks.py", line 42', 8)
-        || E'\n' || t.last_error
-FROM djtriggers_trigger t CROSS JOIN generate_series(1, 5) AS n
-WHERE t.state = 'failed'
-"""
 
 
 @dataclass
@@ -180,18 +79,7 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.monotonic()
-    needs_fill = prepare_database(args.rows, refill=args.refill)
-    os.environ.update(
-        BENCH_DB="postgres", BENCH_DB_NAME=PG_DATABASE, DJANGO_SETTINGS_MODULE="admin_settings"
-    )
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    if needs_fill:
-        fill(args.rows)
+    setup("postgres", args.rows, refill=args.refill, settings="admin_settings")
     client = logged_in_client()
     pages = build_pages()
 
@@ -224,56 +112,7 @@ def main() -> None:
     save(pages, results, plans, args)
 
 
-# --- the database ------------------------------------------------------------
-
-
-def prepare_database(rows: int, *, refill: bool) -> bool:
-    """Create the database if need be; whether it must be (re)filled.
-
-    The database's comment records what filled it: the migrations, the fill and
-    the number of rows. When any of them changed (or with ``--refill``) the
-    database is dropped and created again, so an edited migration cannot leave
-    a stale schema behind.
-    """
-    with postgres_admin() as conn:
-        row = conn.execute(
-            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
-            [PG_DATABASE],
-        ).fetchone()
-        if row is not None and row[0] == fill_stamp(rows) and not refill:
-            print(f"Using the {rows:,} triggers in {PG_DATABASE} (--refill rebuilds them).")
-            return False
-        conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {PG_DATABASE}")
-    return True
-
-
-def fill_stamp(rows: int) -> str:
-    migrations = sorted((BENCH.parent / "djtriggers" / "migrations").glob("*.py"))
-    digest = hashlib.sha1(f"{rows}\0{FILL_SQL}\0{ATTEMPTS_SQL}".encode())
-    for path in migrations:
-        digest.update(path.read_bytes())
-    return f"djtriggers bench: {rows} rows, {digest.hexdigest()[:16]}"
-
-
-def fill(rows: int) -> None:
-    from django.db import connection
-    from django.utils import timezone
-
-    print(f"Filling {PG_DATABASE} with {rows:,} triggers...", end=" ", flush=True)
-    began = time.monotonic()
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute("SET maintenance_work_mem = '256MB'")
-        cursor.execute(FILL_SQL, {"rows": rows, "now": now, "start": now - timedelta(days=60)})
-        cursor.execute(ATTEMPTS_SQL)
-    # What autovacuum does to an insert-only table soon enough: statistics and the
-    # visibility map (which index-only scans need). VACUUM cannot run in a transaction.
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE djtriggers_trigger")
-        cursor.execute("VACUUM ANALYZE djtriggers_triggerattempt")
-        cursor.execute(f"COMMENT ON DATABASE {PG_DATABASE} IS %s", [fill_stamp(rows)])
-    print(f"{time.monotonic() - began:.0f}s")
+# --- the client and the pages --------------------------------------------------
 
 
 def logged_in_client() -> Any:
@@ -342,6 +181,8 @@ def time_page(client: Any, url: str, params: dict[str, str], n: int, warmups: in
 
 
 def report(pages: list[Page], results: dict[tuple[str, str], Timing], args: Any) -> str:
+    from dialect import version
+
     lines = [
         f"{'page':<15} {'ours median':>11} {'p95':>7} {'queries':>7} {'sql':>7}  "
         f"{'plain median':>12} {'p95':>7} {'queries':>7} {'sql':>7}  {'ratio':>6}  goal",
@@ -382,9 +223,9 @@ def report(pages: list[Page], results: dict[tuple[str, str], Timing], args: Any)
         "under CaptureQueriesContext. ratio: plain median / ours median.",
         f"Goals on {' and '.join(GOAL_PAGES)}: p95 < {P95_GOAL_MS:g} ms and >= {RATIO_GOAL:g}x "
         "the plain ModelAdmin.",
-        f"{args.rows:,} triggers in {PG_DATABASE}; plain = admin.ModelAdmin with model-field "
+        f"{args.rows:,} triggers in {DATABASE}; plain = admin.ModelAdmin with model-field "
         "columns, list_filter state and trigger_type, the same search_fields. "
-        f"Django {django_version()}, PostgreSQL {postgres_version()}, "
+        f"Django {django_version()}, {version()}, "
         f"Python {platform.python_version()}.",
         *problems,
     ]
@@ -451,12 +292,6 @@ def django_version() -> str:
     import django
 
     return django.get_version()
-
-
-def postgres_version() -> str:
-    from django.db import connection
-
-    return ".".join(str(part) for part in divmod(connection.pg_version, 10000))
 
 
 def save(pages: list[Page], results: dict[tuple[str, str], Timing], plans: str, args: Any) -> None:

@@ -1,16 +1,18 @@
 """Benchmark: the live dashboard on millions of triggers (``--rows``, 1,000,000 by default).
 
-    .venv/bin/python bench/dashboard.py [--requests 30] [--attempts 30000] [--profile]
+    .venv/bin/python bench/dashboard.py [--db postgres|mariadb|sqlite] [--requests 30]
+        [--attempts 30000] [--profile]
 
-It uses the database of ``admin_changelist.py`` (``djtriggers_bench_admin`` on
-127.0.0.1, filled the same way when missing or stale), adds the last hour of a
-busy system (``dashboard_live.py``: attempts, processed triggers and workers,
-removed again at the end), then times the dashboard in process with Django's
-test Client, logged in as a superuser: the page, its live and list fragments
-(as htmx asks for them) and the summary JSON. It prints the median and p95,
-the queries and their time per request, the time of each part of the page,
-the plans of the slowest queries and, for a request that misses its goal, a
-cProfile of one request. Results go to bench/results/ too.
+It uses the database of ``admin_changelist.py`` on ``--db`` (``admin_fill.py``:
+``djtriggers_bench_admin`` on 127.0.0.1, or bench/results/djtriggers_bench_admin.sqlite3;
+filled the same way on each when missing or stale), adds the last hour of a busy
+system (``dashboard_live.py``: attempts, processed triggers and workers, removed
+again at the end), then times the dashboard in process with Django's test Client,
+logged in as a superuser: the page, its live and list fragments (as htmx asks for
+them) and the summary JSON. It prints the median and p95, the queries and their
+time per request, the time of each part of the page, the plans of the slowest
+queries and, for a request that misses its goal, a cProfile of one request.
+Results go to bench/results/ too.
 """
 
 from __future__ import annotations
@@ -35,25 +37,25 @@ BENCH = Path(__file__).resolve().parent
 # it would shadow the dashboard app: the checkout's root goes before it.
 sys.path.insert(0, str(BENCH.parent))
 
-from admin_changelist import (  # noqa: E402
-    PG_DATABASE,
-    Timing,
-    django_version,
-    fill,
-    logged_in_client,
-    positive_int,
-    postgres_version,
-    prepare_database,
-    shorten,
-)
+from admin_changelist import Timing, django_version, logged_in_client, shorten  # noqa: E402
+from admin_fill import DATABASE, setup  # noqa: E402
+from common import positive_int  # noqa: E402
 
+DATABASES = ("postgres", "mariadb", "sqlite")
 HTMX = {"HX-Request": "true"}
 LIVE, LIST = 'id="djt-live"', 'id="djt-list"'
 # The number of distinct slowest queries that are explained.
 EXPLAINED = 6
-TIMESTAMP = re.compile(r"'[0-9][0-9 :.+-]+'::timestamptz")
+# The columns of MariaDB's ANALYZE that are shown.
+ANALYZED = ("select_type", "table", "type", "key", "ref", "rows", "r_rows", "r_filtered", "Extra")
+TIMESTAMP = re.compile(r"'[0-9]{4}-[0-9][0-9 :.+-]+'(?:::timestamptz)?")
 # What a profile shows: the dashboard's code, the waits on the database, rendering.
-PROFILED = r"/dashboard/|djtriggers/|psycopg/connection.py:\d+\(wait\)|django/shortcuts.py"
+PROFILED = r"/dashboard/|djtriggers/|{wait}|django/shortcuts.py"
+WAITS = {
+    "postgresql": r"psycopg/connection.py:\d+\(wait\)",
+    "mysql": r"MySQLdb/connections.py:\d+\(query\)",
+    "sqlite": r"method '\w+' of 'sqlite3.Cursor'",  # SQLite reads the rows as they are fetched
+}
 
 
 @dataclass
@@ -70,6 +72,7 @@ class Endpoint:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", choices=DATABASES, default="postgres", help="default postgres")
     parser.add_argument("--rows", type=positive_int, default=1_000_000, help="default 1000000")
     parser.add_argument(
         "--requests", type=positive_int, default=30, help="timed requests each (default 30)"
@@ -83,19 +86,9 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.monotonic()
-    needs_fill = prepare_database(args.rows, refill=args.refill)
-    os.environ.update(
-        BENCH_DB="postgres", BENCH_DB_NAME=PG_DATABASE, DJANGO_SETTINGS_MODULE="dashboard_settings"
-    )
-    import django
-
-    django.setup()
+    setup(args.db, args.rows, refill=args.refill, settings="dashboard_settings")
     import dashboard_live
-    from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
-    if needs_fill:
-        fill(args.rows)
     dashboard_live.add(args.attempts)
     try:
         run(args)
@@ -257,6 +250,8 @@ def with_now(function: Callable[..., Any]) -> Callable[[], Any]:
 
 
 def report(endpoints: list[Endpoint], results: dict[str, Timing], args: Any, load: float) -> str:
+    from dialect import version
+
     lines = [
         f"{'request':<24} {'median':>8} {'p95':>8} {'queries':>7} {'sql':>8}  goal",
     ]
@@ -283,8 +278,8 @@ def report(endpoints: list[Endpoint], results: dict[str, Timing], args: Any, loa
         f"ms: wall time of one in-process request (test Client, superuser); median and p95 of "
         f"{args.requests} after {args.warmups} warm-ups. queries and sql: one further request "
         "under CaptureQueriesContext. Fragments: HX-Request and HX-Target djt-live or djt-list.",
-        f"{args.rows:,} triggers in {PG_DATABASE} plus the last hour ({args.attempts:,} "
-        f"attempts, 4 workers). Django {django_version()}, PostgreSQL {postgres_version()}. "
+        f"{args.rows:,} triggers in {DATABASE} plus the last hour ({args.attempts:,} "
+        f"attempts, 4 workers). Django {django_version()}, {version()}. "
         f"Load average (1 min) {load:.1f} before and {os.getloadavg()[0]:.1f} after, "
         f"on {os.cpu_count()} CPUs: other load shows as noise, in p95 most.",
         *problems,
@@ -293,9 +288,7 @@ def report(endpoints: list[Endpoint], results: dict[str, Timing], args: Any, loa
 
 
 def explain(results: dict[str, Timing]) -> str:
-    """EXPLAIN (ANALYZE, BUFFERS) of the slowest distinct queries of all the requests."""
-    from django.db import connection
-
+    """The plans of the slowest distinct queries of all the requests."""
     # The same query in several requests differs only in its timestamps.
     slowest: dict[str, tuple[float, str, str]] = {}
     for name, timing in results.items():
@@ -304,19 +297,44 @@ def explain(results: dict[str, Timing]) -> str:
             if key not in slowest or ms > slowest[key][0]:
                 slowest[key] = (ms, name, sql)
     ranked = sorted(slowest.values(), reverse=True)[:EXPLAINED]
-    out = []
-    for ms, name, sql in ranked:
-        if not sql.lstrip().upper().startswith("SELECT"):
-            continue
-        with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
-            plan = "\n".join(row[0] for row in cursor.fetchall())
-        out.append(f"=== {ms:.1f} ms in {name}:\n{shorten(sql, 600)}\n{plan}")
+    out = [
+        f"=== {ms:.1f} ms in {name}:\n{shorten(sql, 600)}\n{plan(sql)}"
+        for ms, name, sql in ranked
+        if sql.lstrip().upper().startswith("SELECT")
+    ]
     return f"The {len(out)} slowest queries:\n\n" + "\n\n".join(out)
+
+
+def plan(sql: str) -> str:
+    """PostgreSQL's EXPLAIN (ANALYZE, BUFFERS); MariaDB's ANALYZE (the estimated and
+    the real rows, per table read); SQLite's EXPLAIN QUERY PLAN."""
+    from dialect import vendor
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if vendor() == "postgresql":
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+            return "\n".join(row[0] for row in cursor.fetchall())
+        if vendor() == "mysql":
+            cursor.execute("ANALYZE " + sql)
+            names = [column[0] for column in cursor.description]
+            tables = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            return "\n".join(
+                " ".join(f"{n}={table[n]}" for n in ANALYZED if table[n] not in (None, ""))
+                for table in tables
+            )
+        cursor.execute("EXPLAIN QUERY PLAN " + sql)
+        depth, lines = {0: -1}, []
+        for node, parent, _, detail in cursor.fetchall():
+            depth[node] = depth.get(parent, -1) + 1
+            lines.append("  " * depth[node] + detail)
+        return "\n".join(lines)
 
 
 def profile(client: Any, endpoint: Endpoint) -> str:
     """cProfile of one request: the dashboard's 25 functions with the most cumulative time."""
+    from dialect import vendor
+
     get(client, endpoint)
     profiler = cProfile.Profile()
     profiler.enable()
@@ -324,15 +342,19 @@ def profile(client: Any, endpoint: Endpoint) -> str:
     profiler.disable()
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
-    stats.sort_stats("cumulative").print_stats(PROFILED, 25)
+    restriction = PROFILED.format(wait=WAITS[vendor()])
+    stats.sort_stats("cumulative").print_stats(restriction, 25)
     text = "\n".join(line for line in out.getvalue().splitlines() if line.strip())
     return f"=== cProfile of one request, {endpoint.name} (the dashboard's functions):\n{text}"
 
 
 def save(endpoints: list[Endpoint], results: dict[str, Timing], text: str, args: Any) -> None:
+    from dialect import version
+
     folder = BENCH / "results"
     folder.mkdir(exist_ok=True)
     data = {
+        "database": version(),
         "rows": args.rows,
         "attempts": args.attempts,
         "requests": args.requests,

@@ -22,64 +22,81 @@ from datetime import timedelta
 SOURCE_PREFIX = "bench.live$"
 WORKER_PREFIX = "bench-worker-"
 
-LIVE_SQL = """
-WITH live AS (
-    SELECT
-        g.i,
-        %(now)s - interval '60 minutes' * (g.i::float8 / %(attempts)s) AS finished,
-        (g.i::bigint * 7919) %% 100 < 3 AS failed,
-        -- From due to done: 50 ms to 2 minutes, most under a second.
-        make_interval(secs => 0.05 + power(((g.i::bigint * 104729) %% 1000) / 1000.0, 6) * 120)
-            AS lag,
-        CASE
-            WHEN (g.i * 31 + g.i / 7) %% 100 < 40 THEN 'billing.invoice'
-            WHEN (g.i * 31 + g.i / 7) %% 100 < 55 THEN 'billing.reminder'
-            WHEN (g.i * 31 + g.i / 7) %% 100 < 75 THEN 'mail.welcome'
-            WHEN (g.i * 31 + g.i / 7) %% 100 < 90 THEN 'crm.sync_contact'
-            WHEN (g.i * 31 + g.i / 7) %% 100 < 98 THEN 'shop.export_order'
-            ELSE 'reports.nightly'
-        END AS trigger_type
-    FROM generate_series(1, %(attempts)s) AS g(i)
-),
-inserted AS (
-    INSERT INTO djtriggers_trigger (
-        trigger_type, source, date_received, date_processed, process_after,
-        number_of_tries, successful, state, last_error, error_fingerprint, run_alone
-    )
-    SELECT
-        trigger_type,
-        %(prefix)s || i,
-        finished - lag,
-        CASE WHEN failed THEN NULL ELSE finished END,
-        CASE WHEN failed THEN finished + interval '2 hours' ELSE finished - lag END,
-        1,
-        CASE WHEN failed THEN NULL ELSE true END,
-        CASE WHEN failed THEN 'scheduled' ELSE 'processed' END,
-        CASE WHEN failed THEN 'requests.exceptions.ReadTimeout: HTTPSConnectionPool('
-            || 'host=''api.crm.example'', port=443): Read timed out. (read timeout=10)'
-            ELSE '' END,
-        CASE WHEN failed THEN left(md5('timeout' || trigger_type), 16) ELSE '' END,
-        false
-    FROM live
-    RETURNING id, source
-)
-INSERT INTO djtriggers_triggerattempt (
-    trigger_id, number, worker, started_at, finished_at, outcome,
-    exception_class, message, traceback
-)
-SELECT
-    inserted.id, 1, 'worker-' || (live.i %% 4), live.finished - interval '250 milliseconds',
-    live.finished,
-    CASE WHEN live.failed THEN 'failure' ELSE 'success' END,
-    CASE WHEN live.failed THEN 'requests.exceptions.ReadTimeout' ELSE '' END,
-    CASE WHEN live.failed THEN 'Read timed out. (read timeout=10)' ELSE '' END,
-    ''
-FROM inserted JOIN live ON inserted.source = %(prefix)s || live.i
-"""
+TRIGGERS = "djtriggers_trigger"
+ATTEMPTS = "djtriggers_triggerattempt"
+# The failed ones' error, and its class and message as their attempts record them.
+FAILURE = {
+    "error": "requests.exceptions.ReadTimeout: HTTPSConnectionPool(host='api.crm.example', "
+    "port=443): Read timed out. (read timeout=10)",
+    "exception_class": "requests.exceptions.ReadTimeout",
+    "message": "Read timed out. (read timeout=10)",
+}
+
+
+def live(attempts: int) -> str:
+    """The last hour as a table ``live``: per row number ``i``, when it finished, whether
+    it failed, how long after it was due (microseconds) and its trigger type."""
+    from admin_fill import trigger_type
+    from dialect import plus, series
+
+    return f"""(
+        SELECT
+            g.i,
+            {plus("%(now)s", f"-3600000000.0 * g.i / {int(attempts)}")} AS finished,
+            (g.i * 7919) %% 100 < 3 AS failed,
+            -- From due to done: 50 ms to 2 minutes, most under a second.
+            50000 + power(((g.i * 104729) %% 1000) / 1000.0, 6) * 120000000 AS lag,
+            {trigger_type("g.i")} AS trigger_type
+        FROM {series(attempts)}
+    ) AS live"""
+
+
+def live_sql(attempts: int) -> tuple[str, str]:
+    """The statements that add the last hour: its triggers, then their attempts."""
+    from dialect import cat, plus
+
+    received = plus("live.finished", "-live.lag")
+    triggers = f"""
+        INSERT INTO {TRIGGERS} (
+            trigger_type, source, date_received, date_processed, process_after,
+            number_of_tries, successful, state, last_error, error_fingerprint, run_alone
+        )
+        SELECT
+            live.trigger_type,
+            {cat("%(prefix)s", "live.i")},
+            {received},
+            CASE WHEN live.failed THEN NULL ELSE live.finished END,
+            CASE WHEN live.failed THEN {plus("live.finished", "7200000000")} ELSE {received} END,
+            1,
+            CASE WHEN live.failed THEN NULL ELSE true END,
+            CASE WHEN live.failed THEN 'scheduled' ELSE 'processed' END,
+            CASE WHEN live.failed THEN %(error)s ELSE '' END,
+            CASE WHEN live.failed
+                THEN substr(md5({cat("'timeout'", "live.trigger_type")}), 1, 16) ELSE '' END,
+            false
+        FROM {live(attempts)}
+    """
+    attempts_sql = f"""
+        INSERT INTO {ATTEMPTS} (
+            trigger_id, number, worker, started_at, finished_at, outcome,
+            exception_class, message, traceback
+        )
+        SELECT
+            t.id, 1, {cat("'worker-'", "live.i %% 4")}, {plus("live.finished", "-250000")},
+            live.finished,
+            CASE WHEN live.failed THEN 'failure' ELSE 'success' END,
+            CASE WHEN live.failed THEN %(exception_class)s ELSE '' END,
+            CASE WHEN live.failed THEN %(message)s ELSE '' END,
+            ''
+        FROM {TRIGGERS} t JOIN {live(attempts)} ON t.source = {cat("%(prefix)s", "live.i")}
+        WHERE t.source LIKE %(like)s
+    """
+    return triggers, attempts_sql
 
 
 def add(attempts: int) -> None:
     """Remove a previous run's last hour if any, and add one ending now."""
+    import dialect
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -89,8 +106,15 @@ def add(attempts: int) -> None:
     print(f"Adding the last hour: {attempts:,} attempts and 4 workers...", end=" ", flush=True)
     began = time.monotonic()
     now = timezone.now()
+    params = {
+        "now": dialect.param(now),
+        "prefix": SOURCE_PREFIX,
+        "like": SOURCE_PREFIX + "%",
+        **FAILURE,
+    }
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(LIVE_SQL, {"now": now, "attempts": attempts, "prefix": SOURCE_PREFIX})
+        for sql in live_sql(attempts):
+            cursor.execute(sql, params)
         Worker.objects.bulk_create(
             Worker(
                 name=f"{WORKER_PREFIX}{n}:{4000 + n}",
@@ -108,12 +132,12 @@ def add(attempts: int) -> None:
     # The attempts grew by about 30%: autovacuum would analyze them within a minute
     # (it is off on the bench server). The triggers grew by 3%, under its 10%
     # threshold: they are left as they are, as they would be in production.
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE djtriggers_triggerattempt")
+    dialect.analyze(ATTEMPTS)
     print(f"{time.monotonic() - began:.0f}s")
 
 
 def remove() -> None:
+    import dialect
     from django.db import connection, transaction
 
     with transaction.atomic(), connection.cursor() as cursor:
@@ -127,6 +151,4 @@ def remove() -> None:
         cursor.execute("DELETE FROM djtriggers_worker WHERE name LIKE %s", [WORKER_PREFIX + "%"])
     if deleted:
         # Back to the state the admin benchmark's fill leaves: vacuumed and analyzed.
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE djtriggers_trigger")
-            cursor.execute("VACUUM ANALYZE djtriggers_triggerattempt")
+        dialect.analyze(TRIGGERS, ATTEMPTS, vacuum=True)

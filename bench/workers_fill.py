@@ -12,8 +12,9 @@ Needs Django set up (``ours.settings``) on the database to fill.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
+from dialect import analyze as analyze_tables
+from dialect import param, plus, series, vendor
 from django.db import connection
 
 TABLE = "djtriggers_trigger"
@@ -25,29 +26,6 @@ COLUMNS = (
 MIX = {"failed": 20, "cancelled": 30, "retried": 30}
 TYPES = ("billing.invoice", "mail.welcome", "crm.sync_contact", "shop.export_order", "noop")
 MICROSECONDS = 1_000_000
-
-
-def postgres() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def series(n: int, alias: str = "g") -> str:
-    """A table of the numbers 1 to ``n`` in column ``<alias>.i`` (64-bit on both)."""
-    if postgres():
-        return f"generate_series(1::bigint, {int(n)}) AS {alias}(i)"
-    return f"(SELECT seq AS i FROM seq_1_to_{int(n)}) AS {alias}"
-
-
-def plus(base: str, micros: str) -> str:
-    """The SQL of the time ``base`` plus ``micros`` microseconds (both SQL expressions)."""
-    if postgres():
-        return f"({base} + ({micros}) * interval '1 microsecond')"
-    return f"({base} + INTERVAL ({micros}) MICROSECOND)"
-
-
-def param(value: datetime) -> Any:
-    """A time as the backend takes it in raw SQL (MariaDB: naive UTC)."""
-    return connection.ops.adapt_datetimefield_value(value)
 
 
 def kind(i: str) -> str:
@@ -151,9 +129,6 @@ def history(finished: int, future: int, *, now: datetime) -> None:
         FROM {TABLE} t CROSS JOIN {series(5, "n")} WHERE t.state = 'failed'
     """
     with connection.cursor() as cursor:
-        if not postgres():
-            # The series are BIGINT UNSIGNED: allow (n - 5) below zero.
-            cursor.execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_UNSIGNED_SUBTRACTION')")
         cursor.execute(finished_sql, params)
         cursor.execute(future_sql, params)
         cursor.execute(success_sql)
@@ -174,19 +149,13 @@ ERROR = (
 def analyze() -> None:
     """What autovacuum soon does to a table filled at once: statistics (and, on
     PostgreSQL, the visibility map)."""
-    with connection.cursor() as cursor:
-        if postgres():
-            cursor.execute(f"VACUUM ANALYZE {TABLE}")
-            cursor.execute("VACUUM ANALYZE djtriggers_triggerattempt")
-        else:
-            cursor.execute(f"ANALYZE TABLE {TABLE}, djtriggers_triggerattempt")
-            cursor.fetchall()
+    analyze_tables(TABLE, "djtriggers_triggerattempt", vacuum=True)
 
 
 def empty() -> None:
     """Remove every trigger, attempt and worker row; ids start again from 1."""
     with connection.cursor() as cursor:
-        if postgres():
+        if vendor() == "postgresql":
             cursor.execute(f"TRUNCATE {TABLE}, djtriggers_worker RESTART IDENTITY CASCADE")
             return
         cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
@@ -206,7 +175,7 @@ def table_size() -> dict[str, int]:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT COUNT(*) FROM {TABLE}")
         (rows,) = cursor.fetchone()
-        if postgres():
+        if vendor() == "postgresql":
             cursor.execute(f"SELECT pg_total_relation_size('{TABLE}')")
         else:
             cursor.execute(

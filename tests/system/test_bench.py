@@ -5,11 +5,12 @@ must exit 0 and print the numbers it reports. The full runs (and the original
 2.1.5, which needs bench/.venv-original) are ``make bench`` and bench/README.md.
 
 ``process_triggers.py`` runs against the database of the suite's run (SQLite or
-PostgreSQL), ``latency.py`` against any of the three; the admin, dashboard and
-workers benchmarks are PostgreSQL only. Their PostgreSQL databases get names of their
-own (``BENCH_PG_DATABASE``, ``BENCH_ADMIN_DATABASE``, ``BENCH_WORKERS_DATABASE``), so
-that a smoke run neither drops a full run's rows nor touches the test database, and
-are dropped afterwards.
+PostgreSQL), ``latency.py`` and ``dashboard.py`` against any of the three; the admin
+and workers benchmarks are PostgreSQL only. Their databases get names of their own
+(``BENCH_PG_DATABASE``, ``BENCH_ADMIN_DATABASE``, ``BENCH_WORKERS_DATABASE``; the
+dashboard's SQLite file is bench/results/<that name>.sqlite3), so that a smoke run
+neither drops a full run's rows nor touches the test database, and are dropped
+afterwards.
 """
 
 from __future__ import annotations
@@ -64,12 +65,23 @@ def assert_rows(output: str, names: list[str], numbers: int) -> None:
         assert re.search(row, output, re.MULTILINE), f"no row {name!r} in:\n{output}"
 
 
-def drop_database(name: str) -> None:
-    import psycopg
+def drop_database(name: str, db: str = "postgres") -> None:
+    """Drop a benchmark's database ``name`` on ``db`` (SQLite: its file in bench/results/)."""
+    if db == "postgres":
+        import psycopg
 
-    with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres") as conn:
-        conn.autocommit = True
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres") as conn:
+            conn.autocommit = True
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    elif db == "mariadb":
+        import MySQLdb
+
+        conn = MySQLdb.connect(host="127.0.0.1", user="root")
+        conn.cursor().execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.close()
+    else:
+        for path in (BENCH / "results").glob(f"{name}.sqlite3*"):
+            path.unlink()
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +89,7 @@ def admin_database() -> Iterator[str]:
     """The admin and dashboard benchmarks' database for this run, filled by the first."""
     name = f"djtriggers_smoke_admin_{os.getpid()}"
     yield name
-    drop_database(name)
+    drop_database(name, DB)
 
 
 # --- process_triggers.py (and run.py, which it starts per pass) ------------------
@@ -149,11 +161,10 @@ def test_admin_changelist__times_ours_and_the_plain_admin(
 # --- dashboard.py ------------------------------------------------------------------
 
 
-@postgres_only
 def test_dashboard__times_each_request_and_part(tmp_path: Path, admin_database: str) -> None:
     output = run_bench(
         "dashboard",
-        *("--rows", str(ROWS), "--requests", "1", "--warmups", "0"),
+        *("--db", DB, "--rows", str(ROWS), "--requests", "1", "--warmups", "0"),
         *("--attempts", str(ATTEMPTS), "--profile"),
         env={"BENCH_ADMIN_DATABASE": admin_database},
         cwd=tmp_path,
@@ -164,6 +175,8 @@ def test_dashboard__times_each_request_and_part(tmp_path: Path, admin_database: 
     assert " answered " not in output
     parts = ["stats.status_counts", "stats.due_by_type", "stats.type_matrix"]
     assert_rows(output, [*parts, "views.list_context", "views.list_context failed"], 4)
+    assert f"{ROWS:,} triggers in {admin_database} plus the last hour" in output
+    assert re.search(r"^The [1-9] slowest queries:\n\n=== .+\n.+\n\S", output, re.MULTILINE)
     assert "=== cProfile of one request, summary" in output
     assert "Removing the last hour..." in output
 
@@ -171,23 +184,12 @@ def test_dashboard__times_each_request_and_part(tmp_path: Path, admin_database: 
 # --- dashboard_live.py (a module of dashboard.py, no script of its own) ------------
 
 LIVE = """
-import json, os, sys
+import json, sys
 
 sys.path[:0] = [{root!r}, {bench!r}]  # the dashboard app before bench/dashboard.py
-from admin_changelist import PG_DATABASE, fill, prepare_database
+from admin_fill import setup
 
-needs_fill = prepare_database({rows}, refill=False)
-os.environ.update(
-    BENCH_DB="postgres", BENCH_DB_NAME=PG_DATABASE, DJANGO_SETTINGS_MODULE="dashboard_settings"
-)
-import django
-
-django.setup()
-from django.core.management import call_command
-
-call_command("migrate", verbosity=0)
-if needs_fill:
-    fill({rows})
+setup({db!r}, {rows}, refill=False, settings="dashboard_settings")
 import dashboard_live
 from djtriggers.models import Trigger, TriggerAttempt, Worker
 
@@ -204,11 +206,10 @@ print(json.dumps({{"before": before, "added": added, "after": counts()}}))
 """
 
 
-@postgres_only
 def test_dashboard_live__adds_the_last_hour_and_removes_exactly_it(
     tmp_path: Path, admin_database: str
 ) -> None:
-    code = LIVE.format(root=str(ROOT), bench=str(BENCH), rows=ROWS, attempts=ATTEMPTS)
+    code = LIVE.format(root=str(ROOT), bench=str(BENCH), db=DB, rows=ROWS, attempts=ATTEMPTS)
     environ = {**os.environ, "BENCH_ADMIN_DATABASE": admin_database}
     environ.pop("DJANGO_SETTINGS_MODULE", None)
     result = subprocess.run(
