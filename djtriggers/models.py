@@ -403,7 +403,19 @@ class Worker(models.Model):
         return self.name
 
 
-class TriggerCount(models.Model):
+class Counter(models.Model):
+    """A part of a count kept by database triggers (see ``counts.py``): a count is
+    the sum of its rows' ``n``, over the slots."""
+
+    # The server-side id of the connection that wrote (0: merged by counts.fold).
+    slot = models.BigIntegerField(_("slot"))
+    n = models.BigIntegerField(_("count"))
+
+    class Meta:
+        abstract = True
+
+
+class TriggerCount(Counter):
     """Part of the number of triggers of one type in one state (see ``counts.py``).
 
     Written by database triggers only; a count is the sum of its rows' ``n``.
@@ -416,9 +428,6 @@ class TriggerCount(models.Model):
     # counts.TRIGGERS). Empty and 0 otherwise.
     fingerprint = models.CharField(_("error fingerprint"), max_length=16, default="")
     bucket = models.BigIntegerField(_("hour or minute"), default=0)
-    # The server-side id of the connection that wrote (0: merged by counts.fold).
-    slot = models.BigIntegerField(_("slot"))
-    n = models.BigIntegerField(_("count"))
 
     class Meta:
         verbose_name = _("trigger count")
@@ -434,15 +443,13 @@ class TriggerCount(models.Model):
         return f"{self.trigger_type} {self.state}: {self.n}"
 
 
-class AttemptCount(models.Model):
+class AttemptCount(Counter):
     """Part of the number of tries with one outcome that finished in one minute
     (see ``counts.py``): the dashboard's throughput. Written by database triggers only."""
 
     outcome = models.CharField(_("outcome"), max_length=10)
     # Minutes since 1970 (counts.PAST: merged by counts.fold, long gone by).
     minute = models.BigIntegerField(_("minute"))
-    slot = models.BigIntegerField(_("slot"))
-    n = models.BigIntegerField(_("count"))
 
     class Meta:
         verbose_name = _("attempt count")

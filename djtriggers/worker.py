@@ -28,7 +28,8 @@ log = logging.getLogger("djtriggers.worker")
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 STALE_WORKER_ROWS = timedelta(hours=1)
-# How often a worker merges the counter rows of closed connections (counts.fold).
+# How often a worker merges the counter rows of closed connections and of the
+# minutes and hours gone by (counts.fold).
 FOLD_SECONDS = 60.0
 # A burst pass (process_triggers) gives up after this many errors in a row
 # outside any trigger, rather than retry forever from cron.
