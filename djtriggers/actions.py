@@ -48,6 +48,8 @@ PROCESS_NOW_LIMIT = 20
 
 WAITING = (Status.PENDING, Status.DUE)
 REVIVABLE = (Status.PENDING, Status.DUE, Status.FAILED, Status.CANCELLED)
+# Whose own data (a concrete subclass's fields) an operator may correct: see corrections.py.
+EDITABLE = (Status.PENDING, Status.DUE, Status.FAILED)
 
 
 @dataclass(frozen=True)

@@ -472,6 +472,7 @@ class OperatorAction(models.Model):
         RESCHEDULE = "reschedule", _("Reschedule")
         CANCEL = "cancel", _("Cancel")
         PROCESS = "process", _("Process now")
+        EDIT = "edit", _("Edit")
 
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     # Who acted, as text rather than a foreign key: the core needs no auth app
@@ -484,6 +485,8 @@ class OperatorAction(models.Model):
     spread = models.DurationField(_("spread"), null=True, blank=True)
     changed = models.PositiveIntegerField(_("changed"), default=0)
     skipped = models.PositiveIntegerField(_("skipped"), default=0)
+    # An edit's fields with their old and new values as shown ([{"field", "old", "new"}]).
+    changes = models.JSONField(_("changes"), default=list, blank=True)
     triggers = models.ManyToManyField(
         Trigger, related_name="operator_actions", blank=True, verbose_name=_("triggers")
     )

@@ -15,7 +15,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .. import actions
+from .. import actions, corrections
 from ..lifecycle import Status
 from ..models import Trigger
 from ..times import check_in_range
@@ -28,7 +28,8 @@ from .actions import (
 )
 from .filters import StatusFilter, TypeFilter
 from .optional import ImportExport
-from .pages import TriggerPageMixin
+from .owndata import columns, listed_type, related, search
+from .pages import REPROCESS_BUTTON, TriggerPageMixin
 from .paginator import CappedPaginator
 from .templates import template_names
 
@@ -62,6 +63,21 @@ else:  # not subscriptable at run time
 
 
 class TriggerChangeForm(_ModelForm):
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean()
+        trigger = self.instance
+        own = {f.name for f in corrections.own_fields(type(trigger))}
+        if trigger.pk is not None and (
+            own & set(self.changed_data) or REPROCESS_BUTTON in self.data
+        ):
+            # In the admin's transaction: the lock holds until the correction commits,
+            # so a worker can neither be running the trigger nor claim it meanwhile.
+            try:
+                corrections.lock(trigger)
+            except corrections.NotEditable as exc:
+                raise forms.ValidationError(str(exc), code="not_editable") from None
+        return cleaned
+
     def clean_process_after(self) -> datetime | None:
         when: datetime | None = self.cleaned_data.get("process_after")
         if when is None and self.instance.pk is not None and "process_after" in self.changed_data:
@@ -114,6 +130,10 @@ class TriggerAdmin(TriggerPageMixin, ImportExport, _ModelAdmin):
     search_fields = ["source", "last_error"]
     search_help_text = _(
         "Source (a term with $ matches sources starting with it), error text, or an id."
+    )
+    own_data_search_help_text = _(
+        "Source (a term with $ matches sources starting with it), error text, an id, "
+        "or this type's own data."
     )
     readonly_fields = SYSTEM_FIELDS
     form = TriggerChangeForm
@@ -202,6 +222,33 @@ class TriggerAdmin(TriggerPageMixin, ImportExport, _ModelAdmin):
                 response.template_name = names
         return response
 
+    # --- the list of one concrete type: its own fields (see owndata.py) -----------
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        model = listed_type(self, request) if self.model is Trigger else None
+        if model is None:
+            return super().get_queryset(request)
+        # The Trigger list filtered to a concrete type: that type's rows, with their data.
+        return model._default_manager.order_by(*self.get_ordering(request))
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        display = list(super().get_list_display(request))
+        model = listed_type(self, request)
+        if model is not None and "source" in display:
+            at = display.index("source") + 1
+            display[at:at] = columns(model)
+        return display
+
+    def get_list_select_related(self, request: HttpRequest) -> Any:
+        model = listed_type(self, request)
+        return related(model) if model is not None else super().get_list_select_related(request)
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        changelist = super().get_changelist_instance(request)
+        if listed_type(self, request) is not None:
+            changelist.search_help_text = self.own_data_search_help_text
+        return changelist
+
     def get_ordering(self, request: HttpRequest) -> list[str]:
         status = request.GET.get("status", "")
         return list(STATUS_ORDERING[Status(status)]) if status in Status.values else ["-id"]
@@ -219,6 +266,9 @@ class TriggerAdmin(TriggerPageMixin, ImportExport, _ModelAdmin):
         # ids are 32-bit.
         if term.isascii() and term.isdigit() and int(term) <= MAX_ID:
             results = results | queryset.filter(pk=int(term))
+        model = listed_type(self, request)
+        if term and model is not None and issubclass(queryset.model, model):
+            results = results | queryset.filter(search(self, request, model, term))
         return results, may_have_duplicates
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
@@ -226,6 +276,9 @@ class TriggerAdmin(TriggerPageMixin, ImportExport, _ModelAdmin):
         readonly = list(super().get_readonly_fields(request, obj))
         if obj is not None and not actions.RESCHEDULE.allowed(request.user):
             readonly.append("process_after")
+        if obj is not None and not corrections.editable(obj):
+            # A running or finished trigger's data is what it ran with (actions.EDITABLE).
+            readonly += [f.name for f in corrections.own_fields(type(obj))]
         return readonly
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -15,13 +15,16 @@ from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
-from .. import actions
+from .. import actions, corrections
 from ..actions import Action
 from ..forms import ActionForm
 from ..models import Trigger
 from .actions import process_triggers_now
 from .templates import template_names
 from .timeline import timeline
+
+# The name of the "Save and reprocess" button in the change form.
+REPROCESS_BUTTON = "_reprocess"
 
 if TYPE_CHECKING:
     _Base = admin.ModelAdmin[Any]
@@ -54,12 +57,22 @@ class TriggerPageMixin(_Base):
             return
         # Only the edited fields: a full save would write back the state, tries
         # and lock read at the start of this request, undoing a worker's progress.
-        # A new process_after is a reschedule, with its permission and audit.
+        # A new process_after is a reschedule, with its permission and audit; the
+        # own data is a correction (corrections.py), audited with its old values.
+        own = {f.name for f in corrections.own_fields(type(obj))}
+        corrected = [name for name in form.changed_data if name in own]
         fields = [
             name
             for name in form.changed_data
-            if _is_concrete(obj, name) and name != "process_after"
+            if _is_concrete(obj, name) and name != "process_after" and name not in own
         ]
+        if corrected or REPROCESS_BUTTON in request.POST:
+            correction = corrections.save(
+                obj, corrected, user=request.user, reprocess=REPROCESS_BUTTON in request.POST
+            )
+            report = correction.reprocessed
+            level = messages.WARNING if report and not report.changed else messages.SUCCESS
+            self.message_user(request, correction.message(), level)
         if fields:
             obj.save(update_fields=fields)
         if "process_after" in form.changed_data:
@@ -78,13 +91,36 @@ class TriggerPageMixin(_Base):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
+        if REPROCESS_BUTTON in request.POST and not actions.REPROCESS.allowed(request.user):
+            raise PermissionDenied
         obj = self.get_object(request, unquote(object_id))
         extra = dict(extra_context or {})
         if obj is not None:
             extra["timeline"] = timeline(obj)
             extra["trigger_status"] = obj.status
             extra["object_actions"] = self._object_actions(request, obj)
+            extra.update(self._correction_context(request, obj))
         return super().change_view(request, object_id, form_url, extra)
+
+    def _correction_context(self, request: HttpRequest, obj: Trigger) -> dict[str, Any]:
+        """ "Save and reprocess" for a trigger whose own data may be corrected now."""
+        if not corrections.own_fields(type(obj)):
+            return {}
+        if not corrections.editable(obj):
+            statuses = ", ".join(str(s.label).lower() for s in actions.EDITABLE)
+            # Translators: the statuses are "pending, due, failed".
+            note = gettext("Its data can be corrected only while it is %(statuses)s.")
+            return {"correction_note": note % {"statuses": statuses}}
+        return {
+            "reprocess_button": self.has_change_permission(request, obj)
+            and actions.REPROCESS.allowed(request.user)
+        }
+
+    def response_change(self, request: HttpRequest, obj: Any) -> HttpResponse:
+        if REPROCESS_BUTTON in request.POST:
+            # Stay on the trigger's page: its timeline shows the correction and the reprocess.
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_change(request, obj)
 
     def render_change_form(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,7 +10,9 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 
 from ..actions import ACTIONS
-from ..models import Trigger
+from ..corrections import labelled
+from ..models import OperatorAction, Trigger
+from ..registry import trigger_classes
 
 
 @dataclass
@@ -23,6 +25,7 @@ class Event:
     who: str = ""
     duration: timedelta | None = None
     outcome: str = ""
+    changes: list[tuple[str, str, str]] = field(default_factory=list)  # field, old, new
 
 
 def timeline(trigger: Trigger) -> list[Event]:
@@ -47,6 +50,7 @@ def timeline(trigger: Trigger) -> list[Event]:
                 outcome=attempt.outcome,
             )
         )
+    model = (trigger_classes().get(trigger.trigger_type) or [type(trigger)])[0]
     for action in trigger.operator_actions.all():
         events.append(
             Event(
@@ -55,6 +59,7 @@ def timeline(trigger: Trigger) -> list[Event]:
                 _operator_title(action),
                 detail=action.reason,
                 who=action.username,
+                changes=labelled(model, action.changes),
             )
         )
     for result in trigger.results.all():
@@ -70,6 +75,8 @@ def _error(exception_class: str, message: str) -> str:
 
 
 def _operator_title(action: Any) -> str:
+    if action.kind == OperatorAction.Kind.EDIT:
+        return gettext("Data corrected by an operator")
     known = ACTIONS.get(action.kind)
     verb = capfirst(known.verb if known else action.kind)
     if action.process_after:
