@@ -33,7 +33,9 @@ __all__ = ["Correction", "NotEditable", "editable", "own_fields", "save"]
 
 
 class NotEditable(actions.ActionError):
-    """The trigger's data cannot be corrected now (a worker holds it, or its status); nothing changed."""
+    """The trigger's data cannot be corrected now (a worker holds it, or its status).
+
+    Nothing was changed."""
 
 
 @dataclass
@@ -212,7 +214,7 @@ def labelled(
     rows = []
     for change in changes:
         try:
-            label = str(model._meta.get_field(change["field"]).verbose_name)
+            label = str(getattr(model._meta.get_field(change["field"]), "verbose_name"))
         except FieldDoesNotExist:  # a field since removed from the class: its name
             label = change["field"]
         rows.append((label, change["old"], change["new"]))

@@ -127,9 +127,9 @@ def test_save__a_deleted_trigger(bob):
 def test_save__a_trigger_a_worker_holds_is_neither_edited_nor_reprocessed(bob):
     bill = failed(PayBill, amount=1500, recipient=bob)
     bill.amount = 150
-    with locked_elsewhere(bill.pk):
-        with pytest.raises(NotEditable, match="A worker is processing this trigger right now"):
-            corrections.save(bill, ["amount"], reprocess=True)
+    held = pytest.raises(NotEditable, match="A worker is processing this trigger right now")
+    with locked_elsewhere(bill.pk), held:
+        corrections.save(bill, ["amount"], reprocess=True)
     row = PayBill.objects.get(pk=bill.pk)
     assert (row.amount, row.status) == (1500, "failed")
     assert not OperatorAction.objects.exists()
@@ -146,9 +146,9 @@ def test_save__only_own_fields(bob):
 def test_save__needs_the_change_permission_and_for_reprocess_its_own(bob):
     bill = failed(PayBill, amount=3, recipient=bob)
     bill.amount = 4
-    with pytest.raises(PermissionDenied, match="testapp.change_paybill"):
+    with pytest.raises(PermissionDenied, match=r"testapp\.change_paybill"):
         corrections.save(bill, ["amount"], user=operator("view_paybill"))
-    with pytest.raises(PermissionDenied, match="djtriggers.reprocess_trigger"):
+    with pytest.raises(PermissionDenied, match=r"djtriggers\.reprocess_trigger"):
         corrections.save(bill, ["amount"], user=operator("change_paybill"), reprocess=True)
     assert PayBill.objects.get(pk=bill.pk).amount == 3
     corrections.save(

@@ -64,7 +64,7 @@ else:  # not subscriptable at run time
 
 class TriggerChangeForm(_ModelForm):
     def clean(self) -> dict[str, Any]:
-        cleaned: dict[str, Any] = super().clean()
+        cleaned = super().clean() or {}
         trigger = self.instance
         own = {f.name for f in corrections.own_fields(type(trigger))}
         if trigger.pk is not None and (
@@ -229,7 +229,8 @@ class TriggerAdmin(TriggerPageMixin, ImportExport, _ModelAdmin):
         if model is None:
             return super().get_queryset(request)
         # The Trigger list filtered to a concrete type: that type's rows, with their data.
-        return model._default_manager.order_by(*self.get_ordering(request))
+        queryset: QuerySet[Any] = model._default_manager.order_by(*self.get_ordering(request))
+        return queryset
 
     def get_list_display(self, request: HttpRequest) -> Any:
         display = list(super().get_list_display(request))
@@ -246,7 +247,7 @@ class TriggerAdmin(TriggerPageMixin, ImportExport, _ModelAdmin):
     def get_changelist_instance(self, request: HttpRequest) -> Any:
         changelist = super().get_changelist_instance(request)
         if listed_type(self, request) is not None:
-            changelist.search_help_text = self.own_data_search_help_text
+            changelist.search_help_text = str(self.own_data_search_help_text)
         return changelist
 
     def get_ordering(self, request: HttpRequest) -> list[str]:

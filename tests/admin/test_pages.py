@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.contrib import admin
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.utils import timezone
 
@@ -16,6 +16,7 @@ from djtriggers.models import OperatorAction, Trigger, TriggerAttempt, TriggerRe
 from tests.admin.conftest import (
     CHANGELIST,
     ESCAPED,
+    XSS,
     assert_escaped,
     change_form_data,
     change_url,
@@ -24,7 +25,8 @@ from tests.admin.conftest import (
     states,
 )
 from tests.conftest import login
-from tests.factories import due, failed, make, processed, running
+from tests.factories import cancelled, due, failed, make, pending, processed, running
+from tests.testapp.models import PayBill
 
 pytestmark = pytest.mark.django_db
 
@@ -303,3 +305,181 @@ def test_change_page__a_process_after_that_was_empty_may_stay_empty(client, root
     row = Trigger.objects.get(pk=trigger.pk)
     assert (row.source, row.status, row.process_after) == ("new", "failed", None)
     assert not OperatorAction.objects.exists()
+
+
+# --- correcting a concrete trigger's own data: Save, and Save and reprocess --------
+
+PAYBILL = "testapp/paybill"
+
+
+def bill_form(bill: PayBill, **values: str) -> dict[str, str]:
+    """The PayBill's change form as the browser posts it back, with ``values`` changed."""
+    local = timezone.localtime(bill.process_after)
+    when = {"process_after_0": f"{local:%Y-%m-%d}", "process_after_1": f"{local:%H:%M:%S}"}
+    return {
+        "amount": str(bill.amount),
+        "recipient": str(bill.recipient_id),
+        "source": bill.source or "",
+        **when,
+        **{f"initial-{name}": value for name, value in when.items()},  # show_hidden_initial
+        **values,
+    }
+
+
+@pytest.fixture
+def alice(db) -> User:
+    return User.objects.create_user("alice")
+
+
+def operator(client: Client, *codenames: str) -> User:
+    """A staff user with these permissions of any app (PayBill's are testapp's), logged in."""
+    user = User.objects.create_user("operator", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    client.force_login(user)
+    return user
+
+
+def test_save_and_reprocess__corrects_the_data_and_reprocesses_in_one_step(client, root, alice):
+    bill = failed(PayBill, amount=1500, recipient=root, error="ValueError: balance too low")
+    page = client.get(change_url(bill, PAYBILL))
+    assert 'name="_reprocess"' in page.content.decode()
+    data = bill_form(bill, amount="150", recipient=str(alice.pk), _reprocess="1")
+    response = client.post(change_url(bill, PAYBILL), data, follow=True)
+    assert response.redirect_chain == [(change_url(bill, PAYBILL), 302)]  # stays on the page
+    assert messages_of(response) == ["Amount: 1500 → 150; recipient: root → alice; 1 reprocessed"]
+    row = PayBill.objects.get(pk=bill.pk)
+    assert (row.amount, row.recipient, row.status, row.number_of_tries) == (150, alice, "due", 0)
+    assert row.last_error == ""
+    edit, reprocess = OperatorAction.objects.order_by("id")
+    assert (edit.kind, reprocess.kind) == ("edit", "reprocess")
+    assert edit.changes == [
+        {"field": "amount", "old": "1500", "new": "150"},
+        {"field": "recipient", "old": "root", "new": "alice"},
+    ]
+    html = response.content.decode()
+    assert "Data corrected by an operator" in html
+    assert "<li>Amount: <del>1500</del> → <ins>150</ins></li>" in html
+    assert "<li>Recipient: <del>root</del> → <ins>alice</ins></li>" in html
+    assert "Reprocessed by an operator" in html
+    assert "Rescheduled" not in html  # process_after was posted back unchanged
+    logged = LogEntry.objects.filter(object_id=str(bill.pk)).values_list("change_message", flat=True)
+    assert "Amount: 1500 → 150; recipient: root → alice" in list(logged)
+
+
+def test_save_and_reprocess__with_nothing_changed_reprocesses(client, root):
+    bill = failed(PayBill, amount=3, recipient=root)
+    response = client.post(change_url(bill, PAYBILL), bill_form(bill, _reprocess="1"), follow=True)
+    assert messages_of(response) == ["No changes; 1 reprocessed"]
+    assert list(OperatorAction.objects.values_list("kind", flat=True)) == ["reprocess"]
+    assert states(bill) == ["scheduled"]
+
+
+def test_save__corrects_the_data_without_reprocessing(client, root):
+    bill = pending(PayBill, amount=3, recipient=root)
+    response = client.post(change_url(bill, PAYBILL), bill_form(bill, amount="4"), follow=True)
+    assert "Amount: 3 → 4" in messages_of(response)
+    row = PayBill.objects.get(pk=bill.pk)
+    assert (row.amount, row.status) == (4, "pending")
+    assert list(OperatorAction.objects.values_list("kind", flat=True)) == ["edit"]
+
+
+def test_change_permission_without_reprocess__save_works_the_button_is_neither_offered_nor_taken(
+    client,
+):
+    operator(client, "view_paybill", "change_paybill")
+    bill = failed(PayBill, amount=1500, recipient=User.objects.create_user("bob"))
+    url = change_url(bill, PAYBILL)
+    html = client.get(url).content.decode()
+    assert 'name="amount"' in html and 'name="_reprocess"' not in html
+    response = client.post(url, bill_form(bill, amount="150", _reprocess="1"))
+    assert response.status_code == 403
+    row = PayBill.objects.get(pk=bill.pk)
+    assert (row.amount, row.status) == (1500, "failed")
+    assert client.post(url, bill_form(bill, amount="150")).status_code == 302
+    row = PayBill.objects.get(pk=bill.pk)
+    assert (row.amount, row.status) == (150, "failed")
+    assert list(OperatorAction.objects.values_list("kind", flat=True)) == ["edit"]
+
+
+def test_view_permission_only__no_form_no_button(client):
+    operator(client, "view_paybill", "reprocess_trigger")
+    bill = failed(PayBill, amount=1500, recipient=User.objects.create_user("bob"))
+    html = client.get(change_url(bill, PAYBILL)).content.decode()
+    assert 'name="amount"' not in html and 'name="_reprocess"' not in html
+    response = client.post(change_url(bill, PAYBILL), bill_form(bill, amount="1", _reprocess="1"))
+    assert response.status_code == 403
+    assert PayBill.objects.get(pk=bill.pk).amount == 1500
+
+
+@pytest.mark.parametrize("amount", ["abc", "", "1e3", "99999999999999999999"])
+def test_save_and_reprocess__invalid_input_changes_nothing(client, root, amount):
+    bill = failed(PayBill, amount=1500, recipient=root)
+    data = bill_form(bill, amount=amount, _reprocess="1")
+    response = client.post(change_url(bill, PAYBILL), data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["amount"]
+    row = PayBill.objects.get(pk=bill.pk)
+    assert (row.amount, row.status) == (1500, "failed")
+    assert not OperatorAction.objects.exists()
+
+
+@pytest.mark.parametrize("make", [running, processed, cancelled])
+def test_own_data__read_only_where_an_edit_makes_no_sense(client, root, make):
+    bill = make(PayBill, amount=1500, recipient=root)
+    html = client.get(change_url(bill, PAYBILL)).content.decode()
+    assert 'name="amount"' not in html and 'name="_reprocess"' not in html
+    assert "Its data can be corrected only while it is pending, due, failed." in html
+    client.post(change_url(bill, PAYBILL), bill_form(bill, amount="1"))
+    assert PayBill.objects.get(pk=bill.pk).amount == 1500
+
+
+def test_save_and_reprocess__a_running_trigger_is_refused(client, root):
+    bill = due(PayBill, amount=1500, recipient=root)
+    url = change_url(bill, PAYBILL)
+    assert 'name="_reprocess"' in client.get(url).content.decode()
+    Trigger.objects.filter(pk=bill.pk).update(state="running", locked_by="w1")  # a worker claims it
+    response = client.post(url, bill_form(bill, amount="150", _reprocess="1"))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.non_field_errors()
+    assert errors == [
+        "This trigger is running now: its data can be corrected only while it is pending, "
+        "due, failed. Nothing was changed."
+    ]
+    row = PayBill.objects.get(pk=bill.pk)
+    assert (row.amount, row.state) == (1500, "running")
+    assert not OperatorAction.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_save_and_reprocess__a_trigger_a_worker_holds_right_now_is_refused(client):
+    from tests.conftest import locked_elsewhere
+
+    user = login(client, superuser=True)
+    bill = failed(PayBill, amount=1500, recipient=user)
+    with locked_elsewhere(bill.pk):
+        response = client.post(change_url(bill, PAYBILL), bill_form(bill, amount="1", _reprocess="1"))
+    assert response.status_code == 200
+    assert "A worker is processing this trigger right now" in response.content.decode()
+    row = PayBill.objects.get(pk=bill.pk)
+    assert (row.amount, row.status) == (1500, "failed")
+    assert not OperatorAction.objects.exists()
+
+
+def test_save_and_reprocess__a_trigger_failed_the_2x_way(client, root):
+    bill = due(PayBill, amount=1500, recipient=root)
+    PayBill.objects.filter(pk=bill.pk).update(date_processed=timezone.now(), successful=False)
+    bill = PayBill.objects.get(pk=bill.pk)
+    page = client.get(change_url(bill, PAYBILL))
+    assert page.status_code == 200 and 'name="_reprocess"' in page.content.decode()
+    response = client.post(change_url(bill, PAYBILL), bill_form(bill, amount="150", _reprocess="1"))
+    assert response.status_code == 302
+    row = PayBill.objects.get(pk=bill.pk)
+    assert (row.amount, row.status, row.date_processed, row.successful) == (150, "due", None, None)
+
+
+def test_escaping__corrected_values_in_the_timeline(client, root):
+    hostile = User.objects.create(username=XSS)
+    bill = failed(PayBill, amount=1, recipient=root)
+    client.post(change_url(bill, PAYBILL), bill_form(bill, recipient=str(hostile.pk)))
+    assert_escaped(client.get(change_url(bill, PAYBILL)))
+    assert_escaped(client.get(change_url(bill)))  # the Trigger admin's page of it too
