@@ -1,6 +1,7 @@
 """Benchmark: the trigger changelist on a million rows, ours vs a plain ModelAdmin.
 
     .venv/bin/python bench/admin_changelist.py [--requests 30] [--rows 1000000] [--refill]
+        [--paybills 1000000]
 
 It fills the PostgreSQL database ``djtriggers_bench_admin`` on 127.0.0.1 with a
 realistic mix of triggers (``admin_fill.py``; once: the rows are kept between runs;
@@ -9,6 +10,11 @@ logged in as a superuser: our ``TriggerAdmin`` at /admin/ and a plain
 ``ModelAdmin`` for the same table at /plain/ (``admin_urls.py``). It prints the
 median and p95 per page, the queries per page, the goals, and the plans of our
 changelist's list and count queries. Results go to bench/results/ too.
+
+``--paybills N`` adds N triggers of a concrete type with data of its own
+(tests/testapp's ``PayBill``: an amount and a recipient, one of 1,000 users)
+and times its list: filtered to the type (its own fields as columns), searched
+by an amount and by a recipient's username.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from admin_fill import DATABASE, setup
+from admin_fill import DATABASE, PAYBILL, setup
 from common import positive_int
 
 BENCH = Path(__file__).resolve().parent
@@ -34,9 +40,16 @@ SEARCH = "billing.invoice$12345"
 # Goals for our pages: p95 under this, and the plain admin's median this many times ours.
 P95_GOAL_MS = 300.0
 RATIO_GOAL = 3.0
-GOAL_PAGES = ("default", "status=failed")
+# The PayBill pages (--paybills): the list filtered to the type, searched by an amount
+# (about 10 bills at 1,000,000) and by a username (a thousandth of them).
+PAYBILL_PAGES = {
+    "paybill list": {"type": PAYBILL},
+    "paybill amount": {"type": PAYBILL, "q": "4217"},
+    "paybill user": {"type": PAYBILL, "q": "bench0042"},
+}
+GOAL_PAGES = ("default", "status=failed", *PAYBILL_PAGES)
 # The pages whose list and count queries are always explained.
-EXPLAINED = ("default", "status=failed")
+EXPLAINED = ("default", "status=failed", *PAYBILL_PAGES)
 
 
 @dataclass
@@ -76,19 +89,29 @@ def main() -> None:
     parser.add_argument("--warmups", type=int, default=3, help="untimed requests first (3)")
     parser.add_argument("--refill", action="store_true", help="rebuild the rows even if present")
     parser.add_argument("--no-plain", action="store_true", help="time only ours")
+    parser.add_argument(
+        "--paybills",
+        type=int,
+        default=0,
+        help=f"also this many triggers of {PAYBILL}, and time its list (default 0)",
+    )
     args = parser.parse_args()
+    if args.paybills < 0:
+        parser.error("--paybills: a number of triggers, 0 or more")
 
     started = time.monotonic()
-    setup("postgres", args.rows, refill=args.refill, settings="admin_settings")
+    setup(
+        "postgres", args.rows, refill=args.refill, settings="admin_settings", paybills=args.paybills
+    )
     client = logged_in_client()
-    pages = build_pages()
+    pages = build_pages(paybills=args.paybills > 0)
 
     load = os.getloadavg()[0]
     print(f"Timing {args.requests} requests per page after {args.warmups} warm-ups.")
     results: dict[tuple[str, str], Timing] = {}
     for page in pages:
         sides = [("ours", page.ours, page.ours_params)]
-        if not args.no_plain:
+        if not args.no_plain and page.plain:
             sides.append(("plain", page.plain, page.plain_params))
         for side, url, params in sides:
             timing = time_page(client, url, params, args.requests, args.warmups)
@@ -128,7 +151,7 @@ def logged_in_client() -> Any:
     return client
 
 
-def build_pages() -> list[Page]:
+def build_pages(*, paybills: bool) -> list[Page]:
     from django.utils import timezone
 
     from djtriggers.models import Trigger
@@ -148,6 +171,8 @@ def build_pages() -> list[Page]:
         ),
         Page("search", OURS, PLAIN, {"q": SEARCH}, {"q": SEARCH}),
         Page("change page", f"{OURS}{change}/change/", f"{PLAIN}{change}/change/"),
+        # Ours only: a plain ModelAdmin of Trigger has no PayBill columns to compare.
+        *(Page(name, OURS, "", params) for name, params in PAYBILL_PAGES.items() if paybills),
     ]
 
 
@@ -223,7 +248,9 @@ def report(pages: list[Page], results: dict[tuple[str, str], Timing], args: Any)
         "under CaptureQueriesContext. ratio: plain median / ours median.",
         f"Goals on {' and '.join(GOAL_PAGES)}: p95 < {P95_GOAL_MS:g} ms and >= {RATIO_GOAL:g}x "
         "the plain ModelAdmin.",
-        f"{args.rows:,} triggers in {DATABASE}; plain = admin.ModelAdmin with model-field "
+        f"{args.rows:,} triggers"
+        + (f" and {args.paybills:,} of {PAYBILL}" if args.paybills else "")
+        + f" in {DATABASE}; plain = admin.ModelAdmin with model-field "
         "columns, list_filter state and trigger_type, the same search_fields. "
         f"Django {django_version()}, {version()}, "
         f"Python {platform.python_version()}.",
@@ -253,6 +280,8 @@ def explain(results: dict[tuple[str, str], Timing]) -> str:
     slow = [name for (name, side), t in results.items() if side == "ours" and t.p95 >= P95_GOAL_MS]
     out = []
     for name in dict.fromkeys([*EXPLAINED, *slow]):
+        if (name, "ours") not in results:  # the PayBill pages, without --paybills
+            continue
         timing = results[(name, "ours")]
         for label, sql in (
             ("list", list_query(timing.captured)),
@@ -271,7 +300,8 @@ def explain(results: dict[tuple[str, str], Timing]) -> str:
 def list_query(captured: list[str]) -> str | None:
     # No LIMIT when the results fit on one page: the changelist then reads them all.
     for sql in captured:
-        if 'FROM "djtriggers_trigger"' in sql and "ORDER BY" in sql and "COUNT(" not in sql:
+        table = 'FROM "djtriggers_trigger"' in sql or 'FROM "testapp_paybill"' in sql
+        if table and "ORDER BY" in sql and "COUNT(" not in sql:
             return sql
     return None
 
@@ -300,6 +330,7 @@ def save(pages: list[Page], results: dict[tuple[str, str], Timing], plans: str, 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     data = {
         "rows": args.rows,
+        "paybills": args.paybills,
         "requests": args.requests,
         "pages": [
             {

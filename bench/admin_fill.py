@@ -43,22 +43,31 @@ TYPES = {
     "shop.export_order": (8, "shop.order", 1),
     "reports.nightly": (2, None, 1),
 }
+# The concrete type of ``admin_changelist.py --paybills`` (tests/testapp's PayBill: an
+# amount and a recipient, a user): its own rows, with the mix of statuses above.
+PAYBILL = "testapp.paybill"
+RECIPIENTS = 1000  # users bench0001 ... bench1000
+AMOUNTS = 100_000  # amounts 0 ... 99,999: about 10 bills per amount at 1,000,000
 TRACEBACK = "Traceback (most recent call last):" + '\n  File "app/tasks.py", line 42' * 8 + "\n"
 MINUTE, HOUR = 60_000_000, 3_600_000_000  # microseconds
 
 
-def setup(db: str, rows: int, *, refill: bool, settings: str) -> None:
-    """Django started with ``settings`` on the database of ``db``, holding ``rows`` triggers."""
+def setup(db: str, rows: int, *, refill: bool, settings: str, paybills: int = 0) -> None:
+    """Django started with ``settings`` on the database of ``db``, holding ``rows`` triggers.
+
+    ``paybills``: as many triggers of the concrete type PAYBILL besides (``settings``
+    must install ``tests.testapp``).
+    """
     os.environ.update(BENCH_DB=db, BENCH_DB_NAME=database_name(db), DJANGO_SETTINGS_MODULE=settings)
     import django
 
     django.setup()
     from django.core.management import call_command
 
-    needs_fill = prepare_database(db, rows, refill=refill)
+    needs_fill = prepare_database(db, rows, refill=refill, paybills=paybills)
     call_command("migrate", verbosity=0)
     if needs_fill:
-        fill(db, rows)
+        fill(db, rows, paybills=paybills)
 
 
 def database_name(db: str) -> str:
@@ -69,10 +78,11 @@ def database_name(db: str) -> str:
 # --- the record of what filled the database --------------------------------------
 
 
-def prepare_database(db: str, rows: int, *, refill: bool) -> bool:
+def prepare_database(db: str, rows: int, *, refill: bool, paybills: int = 0) -> bool:
     """Make the database afresh unless it holds this fill; whether it must be filled."""
-    if stored_stamp(db) == fill_stamp(rows) and not refill:
-        print(f"Using the {rows:,} triggers in {DATABASE} (--refill rebuilds them).")
+    if stored_stamp(db) == fill_stamp(rows, paybills) and not refill:
+        besides = f" and {paybills:,} of {PAYBILL}" if paybills else ""
+        print(f"Using the {rows:,} triggers{besides} in {DATABASE} (--refill rebuilds them).")
         return False
     if db == "sqlite":
         RESULTS.mkdir(exist_ok=True)
@@ -83,14 +93,19 @@ def prepare_database(db: str, rows: int, *, refill: bool) -> bool:
     return True
 
 
-def fill_stamp(rows: int) -> str:
+def fill_stamp(rows: int, paybills: int = 0) -> str:
     """What fills the database: the row count, the fill's SQL, the migrations and the
     counting triggers they install."""
     library = BENCH.parent / "djtriggers"
     digest = hashlib.sha1(f"{rows}\0{triggers_sql(rows)}\0{attempts_sql()}".encode())
-    for path in [*sorted((library / "migrations").glob("*.py")), library / "counts.py"]:
+    paths = [*sorted((library / "migrations").glob("*.py")), library / "counts.py"]
+    if paybills:
+        digest.update(f"{paybills}\0{triggers_sql(paybills, PAYBILL)}\0{paybills_sql()}".encode())
+        paths += sorted((BENCH.parent / "tests" / "testapp" / "migrations").glob("*.py"))
+    for path in paths:
         digest.update(path.read_bytes())
-    return f"djtriggers bench: {rows} rows, {digest.hexdigest()[:16]}"
+    besides = f" and {paybills} {PAYBILL}" if paybills else ""
+    return f"djtriggers bench: {rows} rows{besides}, {digest.hexdigest()[:16]}"
 
 
 def stored_stamp(db: str) -> str | None:
@@ -134,7 +149,7 @@ def store_stamp(db: str, stamp: str) -> None:
 # --- the fill ------------------------------------------------------------------------
 
 
-def fill(db: str, rows: int) -> None:
+def fill(db: str, rows: int, *, paybills: int = 0) -> None:
     import dialect
     from django.db import connection
     from django.utils import timezone
@@ -154,13 +169,18 @@ def fill(db: str, rows: int) -> None:
         if db == "postgres":
             cursor.execute("SET maintenance_work_mem = '256MB'")
         cursor.execute(triggers_sql(rows), params)
+        if paybills:
+            print(f"and {paybills:,} of {PAYBILL}...", end=" ", flush=True)
+            cursor.execute(triggers_sql(paybills, PAYBILL), params)
+            cursor.execute(recipients_sql(), params)
+            cursor.execute(paybills_sql(), params)
         cursor.execute(attempts_sql(), params)
     # The counting triggers counted 60 days at once, per minute and hour: the folds
     # of a running system's workers would have merged all but the last ones since.
     counts.recount()
     # What the database soon does on its own to tables filled at once.
     dialect.analyze(vacuum=True)
-    store_stamp(db, fill_stamp(rows))
+    store_stamp(db, fill_stamp(rows, paybills))
     print(f"{time.monotonic() - began:.0f}s")
 
 
@@ -181,7 +201,8 @@ def trigger_type(i: str) -> str:
     return cases(f"({i} * 31 + {div(i, 7)}) %% 100", dict(shares), last)
 
 
-def triggers_sql(rows: int) -> str:
+def triggers_sql(rows: int, kind: str | None = None) -> str:
+    """The triggers: of the types of TYPES, or all of ``kind`` (sources "shop.order$<n>")."""
     from dialect import cat, div, plus, series
 
     sources = " ".join(
@@ -189,6 +210,8 @@ def triggers_sql(rows: int) -> str:
         for name, (_, model, per) in TYPES.items()
         if model
     )
+    if kind is not None:
+        sources += f" WHEN '{kind}' THEN " + cat("'shop.order$'", "r.i")
     failed = "r.status = 'failed' OR (r.status = 'due' AND r.i %% 3 > 0)"
     errors = [
         cat(
@@ -251,11 +274,44 @@ SELECT
     CASE WHEN r.status = 'running' THEN {plus("%(now)s", f"5 * {MINUTE}")} END,
     false
 FROM (
-    SELECT g.i, {status} AS status, {trigger_type("g.i")} AS kind,
+    SELECT g.i, {status} AS status, {f"'{kind}'" if kind else trigger_type("g.i")} AS kind,
         {plus("%(start)s", "g.i * %(step)s")} AS received
     FROM {series(rows)}
 ) AS r
 """
+
+
+def recipients_sql() -> str:
+    """The PayBills' recipients: RECIPIENTS users who cannot log in."""
+    from dialect import cat, series
+
+    number = f"lpad(CAST(g.i AS {'CHAR' if _mysql() else 'TEXT'}), 4, '0')"
+    return f"""
+INSERT INTO auth_user (
+    password, is_superuser, username, first_name, last_name, email, is_staff, is_active,
+    date_joined
+)
+SELECT '!', false, {cat("'bench'", number)}, '', '', '', false, true, %(now)s
+FROM {series(RECIPIENTS)}
+"""
+
+
+def paybills_sql() -> str:
+    """Each PayBill trigger's own row: an amount and a recipient, spread evenly."""
+    return f"""
+INSERT INTO testapp_paybill (trigger_ptr_id, amount, recipient_id)
+SELECT t.id, (t.id %% {AMOUNTS}) * 7919 %% {AMOUNTS}, u.first + t.id %% {RECIPIENTS}
+FROM djtriggers_trigger t CROSS JOIN (
+    SELECT min(id) AS first FROM auth_user WHERE username LIKE 'bench0%%'
+) AS u
+WHERE t.trigger_type = '{PAYBILL}'
+"""
+
+
+def _mysql() -> bool:
+    from dialect import vendor
+
+    return vendor() == "mysql"
 
 
 def attempts_sql() -> str:

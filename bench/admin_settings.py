@@ -4,12 +4,15 @@ The database comes from BENCH_DB and BENCH_DB_NAME (see ``common.py``), which
 ``admin_changelist.py`` sets before it starts Django.
 """
 
+import sys
 from importlib.util import find_spec
 from pathlib import Path
 
 from common import SECRET_KEY, TIME_ZONE, USE_TZ, databases  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
+# tests.testapp (PayBill, for --paybills) is in the checkout; after bench/ on the path.
+sys.path.append(str(ROOT))
 DEBUG = False
 ALLOWED_HOSTS = ["testserver"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -23,6 +26,7 @@ INSTALLED_APPS = [
     # The admin's export and import, when django-import-export is installed.
     *(["import_export"] if find_spec("import_export") else []),
     "djtriggers",
+    "tests.testapp",  # PayBill, a concrete type with data of its own, and its admin
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

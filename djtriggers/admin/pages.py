@@ -19,6 +19,7 @@ from .. import actions, corrections
 from ..actions import Action
 from ..forms import ActionForm
 from ..models import Trigger
+from ..registry import trigger_classes
 from .actions import process_triggers_now
 from .templates import template_names
 from .timeline import timeline
@@ -103,9 +104,10 @@ class TriggerPageMixin(_Base):
         return super().change_view(request, object_id, form_url, extra)
 
     def _correction_context(self, request: HttpRequest, obj: Trigger) -> dict[str, Any]:
-        """ "Save and reprocess" for a trigger whose own data may be corrected now."""
+        """Save and reprocess, for a trigger whose own data may be corrected now; on the
+        Trigger admin's page of a trigger with own data, a link to its class's page."""
         if not corrections.own_fields(type(obj)):
-            return {}
+            return {"own_data_url": self._own_data_url(request, obj)}
         if not corrections.editable(obj):
             statuses = ", ".join(str(s.label).lower() for s in actions.EDITABLE)
             # Translators: the statuses are "pending, due, failed".
@@ -115,6 +117,21 @@ class TriggerPageMixin(_Base):
             "reprocess_button": self.has_change_permission(request, obj)
             and actions.REPROCESS.allowed(request.user)
         }
+
+    def _own_data_url(self, request: HttpRequest, obj: Trigger) -> str | None:
+        """The trigger's page in the admin of its class on this site, if that has own data."""
+        classes = trigger_classes().get(obj.trigger_type)
+        if not classes or not corrections.own_fields(classes[0]):
+            return None
+        typed_admin = self.admin_site._registry.get(classes[0])
+        if typed_admin is None or not typed_admin.has_view_or_change_permission(request):
+            return None
+        opts = classes[0]._meta
+        return reverse(
+            f"admin:{opts.app_label}_{opts.model_name}_change",
+            args=[quote(obj.pk)],
+            current_app=self.admin_site.name,
+        )
 
     def response_change(self, request: HttpRequest, obj: Any) -> HttpResponse:
         if REPROCESS_BUTTON in request.POST:

@@ -362,7 +362,9 @@ def test_save_and_reprocess__corrects_the_data_and_reprocesses_in_one_step(clien
     assert "<li>Recipient: <del>root</del> → <ins>alice</ins></li>" in html
     assert "Reprocessed by an operator" in html
     assert "Rescheduled" not in html  # process_after was posted back unchanged
-    logged = LogEntry.objects.filter(object_id=str(bill.pk)).values_list("change_message", flat=True)
+    logged = LogEntry.objects.filter(object_id=str(bill.pk)).values_list(
+        "change_message", flat=True
+    )
     assert "Amount: 1500 → 150; recipient: root → alice" in list(logged)
 
 
@@ -457,7 +459,9 @@ def test_save_and_reprocess__a_trigger_a_worker_holds_right_now_is_refused(clien
     user = login(client, superuser=True)
     bill = failed(PayBill, amount=1500, recipient=user)
     with locked_elsewhere(bill.pk):
-        response = client.post(change_url(bill, PAYBILL), bill_form(bill, amount="1", _reprocess="1"))
+        response = client.post(
+            change_url(bill, PAYBILL), bill_form(bill, amount="1", _reprocess="1")
+        )
     assert response.status_code == 200
     assert "A worker is processing this trigger right now" in response.content.decode()
     row = PayBill.objects.get(pk=bill.pk)
@@ -483,3 +487,19 @@ def test_escaping__corrected_values_in_the_timeline(client, root):
     client.post(change_url(bill, PAYBILL), bill_form(bill, recipient=str(hostile.pk)))
     assert_escaped(client.get(change_url(bill, PAYBILL)))
     assert_escaped(client.get(change_url(bill)))  # the Trigger admin's page of it too
+
+
+def test_trigger_page__of_a_concrete_type_links_to_its_own_data(client, root):
+    bill = failed(PayBill, amount=3, recipient=root)
+    html = client.get(change_url(bill)).content.decode()
+    assert f'<a href="/admin/testapp/paybill/{bill.pk}/change/" class="djt-own-data">' in html
+    assert "djt-own-data" not in client.get(change_url(failed())).content.decode()
+
+
+def test_trigger_page__no_link_without_the_permission_or_the_admin(client, monkeypatch):
+    login(client, "view_trigger")
+    bill = failed(PayBill, amount=3, recipient=User.objects.create_user("bob"))
+    assert "djt-own-data" not in client.get(change_url(bill)).content.decode()
+    monkeypatch.delitem(admin.site._registry, PayBill)
+    login(client, superuser=True)
+    assert "djt-own-data" not in client.get(change_url(bill)).content.decode()

@@ -125,3 +125,25 @@ def test_timeline__an_action_kind_no_longer_known_is_shown_by_its_name():
     action.triggers.add(trigger)
     event = timeline(trigger)[-1]
     assert (event.kind, event.title, event.who) == ("operator", "Archive by an operator", "")
+
+
+def test_timeline__a_correction_shows_each_fields_old_and_new_value(root):
+    from djtriggers.models import Trigger
+    from tests.testapp.models import PayBill
+
+    bill = failed(PayBill, amount=1500, recipient=root)
+    action = OperatorAction.objects.create(
+        kind="edit",
+        user=root,
+        changed=1,
+        changes=[
+            {"field": "amount", "old": "1500", "new": "150"},
+            {"field": "removed_since", "old": "a", "new": "b"},
+        ],
+    )
+    action.triggers.add(bill)
+    for trigger in (bill, Trigger.objects.get(pk=bill.pk)):  # the subclass's page and the Trigger's
+        [event] = [e for e in timeline(trigger) if e.kind == "operator"]
+        assert event.title == "Data corrected by an operator"
+        assert event.changes == [("amount", "1500", "150"), ("removed_since", "a", "b")]
+        assert event.who == "root"

@@ -145,7 +145,7 @@ def test_admin_changelist__times_ours_and_the_plain_admin(
 ) -> None:
     output = run_bench(
         "admin_changelist",
-        *("--rows", str(ROWS), "--requests", "1", "--warmups", "0"),
+        *("--rows", str(ROWS), "--requests", "1", "--warmups", "0", "--paybills", str(ROWS)),
         env={"BENCH_ADMIN_DATABASE": admin_database},
         cwd=tmp_path,
     )
@@ -153,9 +153,15 @@ def test_admin_changelist__times_ours_and_the_plain_admin(
     pages = ["default", "status=failed", "status=due", "search", "change page"]
     # ours: median, p95, queries, sql; plain: the same.
     assert_rows(output, pages, 8)
+    # A concrete type's list, filtered and searched by its own data: ours only.
+    paybill = ["paybill list", "paybill amount", "paybill user"]
+    assert_rows(output, paybill, 4)
     assert " answered " not in output
-    assert f"{ROWS:,} triggers in {admin_database}" in output
+    assert f"{ROWS:,} triggers and {ROWS:,} of testapp.paybill in {admin_database}" in output
     assert "=== ours status=failed, count query:" in output
+    for page in paybill:
+        assert f"=== ours {page}, list query:" in output
+        assert f"=== ours {page}, count query:" in output
 
 
 # --- dashboard.py ------------------------------------------------------------------

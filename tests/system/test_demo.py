@@ -69,6 +69,23 @@ def test_load_demo_triggers__failed_samples_have_their_tracebacks(demo_app):
         assert "Traceback" in trigger.attempts.first().traceback
 
 
+def test_load_demo_triggers__a_bill_failed_on_bad_data_is_fixed_and_retried(demo_app):
+    from demo.triggers_demo.models import PayBill
+    from djtriggers import corrections
+
+    load()
+
+    bill = PayBill.objects.get(source__startswith="invoice$2026-118")
+    assert (bill.status, bill.amount) == ("failed", 12000)
+    assert "balance too low to pay 12000" in bill.last_error
+    bill.amount = 120
+    corrections.save(bill, ["amount"], reprocess=True)
+    bill = PayBill.objects.get(pk=bill.pk)
+    assert bill.status == "due"
+    bill.process()
+    assert bill.status == "processed"
+
+
 def test_load_demo_triggers__keeps_existing_triggers_unless_reset(demo_app):
     load()
     first = set(Trigger.objects.values_list("pk", flat=True))

@@ -59,9 +59,11 @@ def load_samples():
     for amount, to in ((40, energy), (120, landlord), (75, energy)):
         PayBill.objects.create(amount=amount, recipient=to).process()
 
-    # Failed: a bill the balance cannot cover, tried until the tries ran out.
-    for amount in (2500, 4800):
-        bill = PayBill.objects.create(amount=amount, recipient=landlord)
+    # Failed: bills the balance cannot cover, tried until the tries ran out. The
+    # first is bad data, an invoice of 120.00 typed in cents: on its admin page,
+    # correct the amount to 120 and "Save and reprocess" (the worker pays it).
+    for source, amount in (("invoice$2026-118 (120.00)", 12000), (None, 2500), (None, 4800)):
+        bill = PayBill.objects.create(amount=amount, recipient=landlord, source=source)
         while bill.state != State.FAILED:
             with contextlib.suppress(ProcessError):
                 bill.process(force=True)  # force: skip the retry delay
