@@ -214,7 +214,7 @@ def labelled(
     rows = []
     for change in changes:
         try:
-            label = str(getattr(model._meta.get_field(change["field"]), "verbose_name"))
+            label = str(getattr(model._meta.get_field(change["field"]), "verbose_name", ""))
         except FieldDoesNotExist:  # a field since removed from the class: its name
             label = change["field"]
         rows.append((label, change["old"], change["new"]))
