@@ -28,7 +28,7 @@ from .actions import (
 )
 from .filters import StatusFilter, TypeFilter
 from .optional import ImportExport
-from .owndata import columns, listed_type, related, search
+from .owndata import columns, listed_type, own_field_names, related, search
 from .pages import REPROCESS_BUTTON, TriggerPageMixin
 from .paginator import CappedPaginator
 from .templates import template_names
@@ -131,9 +131,10 @@ class TriggerAdmin(TriggerPageMixin, ImportExport, _ModelAdmin):
     search_help_text = _(
         "Source (a term with $ matches sources starting with it), error text, or an id."
     )
+    # Translators: the fields are the type's own, e.g. "amount:, recipient:".
     own_data_search_help_text = _(
         "Source (a term with $ matches sources starting with it), error text, an id, "
-        "or this type's own data."
+        "or this type's own data; one field's only: %(fields)s followed by the term."
     )
     readonly_fields = SYSTEM_FIELDS
     form = TriggerChangeForm
@@ -246,8 +247,10 @@ class TriggerAdmin(TriggerPageMixin, ImportExport, _ModelAdmin):
 
     def get_changelist_instance(self, request: HttpRequest) -> Any:
         changelist = super().get_changelist_instance(request)
-        if listed_type(self, request) is not None:
-            changelist.search_help_text = str(self.own_data_search_help_text)
+        model = listed_type(self, request)
+        if model is not None:
+            fields = ", ".join(f"{name}:" for name in own_field_names(model))
+            changelist.search_help_text = str(self.own_data_search_help_text) % {"fields": fields}
         return changelist
 
     def get_ordering(self, request: HttpRequest) -> list[str]:
@@ -258,6 +261,13 @@ class TriggerAdmin(TriggerPageMixin, ImportExport, _ModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
     ) -> tuple[QuerySet[Any], bool]:
         term = search_term.strip()
+        model = listed_type(self, request)
+        if model is not None and issubclass(queryset.model, model):
+            name, _, value = term.partition(":")
+            if value and name in own_field_names(model):
+                # "amount:42": that own field alone, along its index if it has one,
+                # not a scan of every source and error text.
+                return queryset.filter(search(self, request, model, value.strip(), name)), False
         if "$" in term and " " not in term:
             # A source such as "billing.invoice$42": a prefix match on its index,
             # not a scan of every source and error text.
@@ -267,7 +277,6 @@ class TriggerAdmin(TriggerPageMixin, ImportExport, _ModelAdmin):
         # ids are 32-bit.
         if term.isascii() and term.isdigit() and int(term) <= MAX_ID:
             results = results | queryset.filter(pk=int(term))
-        model = listed_type(self, request)
         if term and model is not None and issubclass(queryset.model, model):
             results = results | queryset.filter(search(self, request, model, term))
         return results, may_have_duplicates

@@ -8,6 +8,8 @@ against them: text fields contain it, number and UUID fields equal it when it
 is one of their values (parsed as their form would: anything else is no match,
 never an error), and a foreign key matches when its row matches the term in
 the related model's own admin search (``search_fields``), or by primary key.
+``amount:42`` searches one own field alone: the fast way on millions of rows,
+since a plain term also scans every source and error text.
 """
 
 from __future__ import annotations
@@ -57,16 +59,28 @@ def _column(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
     return admin.display(description=field.verbose_name, ordering=field.name)(column)
 
 
+def own_field_names(model: type[Trigger]) -> list[str]:
+    return [f.name for f in own_fields(model)]
+
+
 def related(model: type[Trigger]) -> list[str]:
     """The own foreign keys, for ``select_related``."""
     return [f.name for f in own_fields(model) if f.is_relation]
 
 
 def search(
-    model_admin: admin.ModelAdmin[Any], request: HttpRequest, model: type[Trigger], term: str
+    model_admin: admin.ModelAdmin[Any],
+    request: HttpRequest,
+    model: type[Trigger],
+    term: str,
+    name: str | None = None,
 ) -> Q:
-    """What matches ``term`` in the own fields of ``model`` (an empty ``Q(pk__in=[])``: none)."""
-    found = [q for f in own_fields(model) if (q := _match(model_admin, request, f, term))]
+    """What matches ``term`` in the own fields of ``model``, or in field ``name`` alone.
+
+    ``Q(pk__in=[])`` when nothing can match.
+    """
+    fields = [f for f in own_fields(model) if name in (None, f.name)]
+    found = [q for f in fields if (q := _match(model_admin, request, f, term))]
     return functools.reduce(operator.or_, found) if found else Q(pk__in=[])
 
 

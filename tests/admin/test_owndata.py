@@ -52,7 +52,6 @@ def test_filtered_to_a_concrete_type__its_own_fields_are_columns(client, bills):
         assert column in html
     assert '<td class="field-own_amount">300</td>' in html
     assert '<td class="field-own_recipient">alice</td>' in html
-    assert "or this type&#x27;s own data" in html  # the search's help text
     # The rows link to the trigger's page, as always.
     assert f'href="/admin/djtriggers/trigger/{bills["alice"].pk}/change/' in html
 
@@ -129,6 +128,26 @@ def test_search__by_amount_and_by_the_recipients_username(client, bills):
 )
 def test_search__numbers_typed_in_the_box(client, bills, term, found):
     assert search_for(client, term, **PAYBILLS) == {bills[name].pk for name in found}
+
+
+def test_search__one_own_field_with_its_name(client, bills):
+    alice, root = bills["alice"].pk, bills["root"].pk
+    assert search_for(client, "amount:300", **PAYBILLS) == {alice}
+    assert search_for(client, "amount: 42 ", **PAYBILLS) == {root}
+    assert search_for(client, "recipient:ali", **PAYBILLS) == {alice}
+    assert search_for(client, "recipient:alice", "/admin/testapp/paybill/") == {alice}
+    assert search_for(client, "amount:alice", **PAYBILLS) == set()  # not a number: no match
+    assert search_for(client, "recipient:300", **PAYBILLS) == set()  # its amount, not its user
+    # Not an own field's name, or no term after it: the search as always.
+    other = due(PayBill, amount=1, recipient=bills["alice"].recipient, source="note:300")
+    assert search_for(client, "note:300", **PAYBILLS) == {other.pk}
+    assert search_for(client, "amount:", **PAYBILLS) == set()
+    assert search_for(client, "amount:300") == set()  # the unfiltered list: no own fields
+
+
+def test_search__help_text_names_the_fields(client, bills):
+    html = client.get(CHANGELIST, PAYBILLS).content.decode()
+    assert "one field&#x27;s only: amount:, recipient: followed by the term" in html
 
 
 def test_search__the_existing_search_keeps_working_on_the_filtered_list(client, bills):
