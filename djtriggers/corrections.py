@@ -72,6 +72,11 @@ def editable(trigger: Trigger) -> bool:
     return trigger.status in actions.EDITABLE
 
 
+def editable_statuses() -> str:
+    """The statuses of ``actions.EDITABLE`` as a person reads them: "pending, due, failed"."""
+    return ", ".join(str(status.label).lower() for status in actions.EDITABLE)
+
+
 def shown(value: Any) -> str:
     """A value as the audit keeps it: what a person reads (a foreign key: its ``str``)."""
     return "" if value is None else str(value)
@@ -124,7 +129,7 @@ def lock(trigger: Trigger) -> Status:
             )
             % {
                 "status": str(status.label).lower(),
-                "statuses": ", ".join(str(s.label).lower() for s in actions.EDITABLE),
+                "statuses": editable_statuses(),
             }
         )
     return status

@@ -236,8 +236,8 @@ class TriggerAdmin(TriggerPageMixin, ImportExport, _ModelAdmin):
     def get_list_display(self, request: HttpRequest) -> Any:
         display = list(super().get_list_display(request))
         model = listed_type(self, request)
-        if model is not None and "source" in display:
-            at = display.index("source") + 1
+        if model is not None:
+            at = display.index("source") + 1 if "source" in display else len(display)
             display[at:at] = columns(model)
         return display
 

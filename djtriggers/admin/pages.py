@@ -109,10 +109,9 @@ class TriggerPageMixin(_Base):
         if not corrections.own_fields(type(obj)):
             return {"own_data_url": self._own_data_url(request, obj)}
         if not corrections.editable(obj):
-            statuses = ", ".join(str(s.label).lower() for s in actions.EDITABLE)
             # Translators: the statuses are "pending, due, failed".
             note = gettext("Its data can be corrected only while it is %(statuses)s.")
-            return {"correction_note": note % {"statuses": statuses}}
+            return {"correction_note": note % {"statuses": corrections.editable_statuses()}}
         return {
             "reprocess_button": self.has_change_permission(request, obj)
             and actions.REPROCESS.allowed(request.user)

@@ -225,3 +225,18 @@ def test_match__a_foreign_key_without_an_admin_search_matches_its_primary_key(re
     q = search(model_admin, request_, PayBill, str(alice.pk))
     assert set(PayBill.objects.filter(q).values_list("pk", flat=True)) == {bills["alice"].pk}
     assert search(model_admin, request_, PayBill, "alice") == Q(pk__in=[])
+
+
+def test_columns__after_the_source_or_at_the_end(request_):
+    class NoSource(TriggerAdmin):
+        list_display = ["id", "status_badge"]
+
+    display = NoSource(PayBill, AdminSite()).get_list_display(request_)
+    assert display[:2] == ["id", "status_badge"]
+    assert [column.__name__ for column in display[2:]] == ["own_amount", "own_recipient"]
+    display = TriggerAdmin(PayBill, AdminSite()).get_list_display(request_)
+    at = display.index("source")
+    assert [column.__name__ for column in display[at + 1 : at + 3]] == [
+        "own_amount",
+        "own_recipient",
+    ]
