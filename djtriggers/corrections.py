@@ -13,6 +13,7 @@ permission and audits it as every reprocess is.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ from django.utils.translation import gettext
 
 from . import actions, lifecycle, signals
 from .audit import log_entries, person
+from .db import retrying_transaction
 from .lifecycle import Status
 from .models import OperatorAction, Trigger
 
@@ -165,43 +167,53 @@ def save(
     if reprocess:
         actions.check_permission(actions.REPROCESS, user)
     using = trigger._state.db or "default"
+    # Again from the start if the database breaks a deadlock: nothing happens outside it.
+    return retrying_transaction(
+        using, functools.partial(_save, trigger, names, user=user, reprocess=reprocess)
+    )
+
+
+def _save(trigger: Trigger, names: list[str], *, user: Any, reprocess: bool) -> Correction:
+    """``save``'s work, in its transaction."""
+    model = type(trigger)
+    own = {f.name: f for f in own_fields(model)}
+    using = trigger._state.db or "default"
     correction = Correction(model)
-    with transaction.atomic(using=using):
-        lock(trigger)
-        related = [name for name in names if own[name].is_relation]
-        before = model._base_manager.using(using).select_related(*related).get(pk=trigger.pk)
-        values = {}
-        for name in names:
-            attname = own[name].attname  # a foreign key's id: compared without a query
-            if getattr(before, attname) != getattr(trigger, attname):
-                correction.changes.append(
-                    (name, shown(getattr(before, name)), shown(getattr(trigger, name)))
-                )
-                values[attname] = getattr(trigger, attname)
-        if values:
-            model._base_manager.using(using).filter(pk=trigger.pk).update(**values)
-            correction.audit = audit = OperatorAction.objects.using(using).create(
-                kind=OperatorAction.Kind.EDIT,
-                **OperatorAction.actor(person(user)),
-                changed=1,
-                changes=[
-                    {"field": name, "old": old, "new": new} for name, old, new in correction.changes
-                ],
+    lock(trigger)
+    related = [name for name in names if own[name].is_relation]
+    before = model._base_manager.using(using).select_related(*related).get(pk=trigger.pk)
+    values = {}
+    for name in names:
+        attname = own[name].attname  # a foreign key's id: compared without a query
+        if getattr(before, attname) != getattr(trigger, attname):
+            correction.changes.append(
+                (name, shown(getattr(before, name)), shown(getattr(trigger, name)))
             )
-            audit.triggers.add(trigger.pk)
-            log_entries(audit, correction.message(), user)
-            signals.on_commit(
-                signals.operator_action,
-                Trigger,
-                using=using,
-                action=OperatorAction.Kind.EDIT.value,
-                user=person(user),
-                changed=1,
-                skipped=0,
-            )
-        if reprocess:
-            queryset = Trigger._base_manager.using(using).filter(pk=trigger.pk)
-            correction.reprocessed = actions.perform(actions.REPROCESS, queryset, user=user)
+            values[attname] = getattr(trigger, attname)
+    if values:
+        model._base_manager.using(using).filter(pk=trigger.pk).update(**values)
+        correction.audit = audit = OperatorAction.objects.using(using).create(
+            kind=OperatorAction.Kind.EDIT,
+            **OperatorAction.actor(person(user)),
+            changed=1,
+            changes=[
+                {"field": name, "old": old, "new": new} for name, old, new in correction.changes
+            ],
+        )
+        audit.triggers.add(trigger.pk)
+        log_entries(audit, correction.message(), user)
+        signals.on_commit(
+            signals.operator_action,
+            Trigger,
+            using=using,
+            action=OperatorAction.Kind.EDIT.value,
+            user=person(user),
+            changed=1,
+            skipped=0,
+        )
+    if reprocess:
+        queryset = Trigger._base_manager.using(using).filter(pk=trigger.pk)
+        correction.reprocessed = actions.perform(actions.REPROCESS, queryset, user=user)
     return correction
 
 

@@ -35,6 +35,10 @@ class PayBill(Trigger):
     recipient = models.ForeignKey(User, on_delete=models.CASCADE)
 
     def _process(self, dictionary={}):  # noqa: B006
+        if self.source and self.source.startswith("sleep:"):  # to be caught mid-run
+            import time
+
+            time.sleep(float(self.source.removeprefix("sleep:")))
         return f"paid {self.amount} to {self.recipient.username}"
 
 
