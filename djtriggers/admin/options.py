@@ -105,7 +105,10 @@ class TriggerAdmin(TriggerPageMixin, ImportExport, _ModelAdmin):
     """The operators' admin for triggers; register it for your concrete subclasses too.
 
     ``admin.site.register(PayBill, TriggerAdmin)`` shows a subclass's own
-    fields, editable, next to the trigger's read-only system fields.
+    fields next to the trigger's read-only system fields: editable while the
+    trigger is pending, due or failed, with "Save and reprocess" (see
+    corrections.py); its list shows and searches them (see owndata.py), as the
+    Trigger list does when filtered to that type.
     """
 
     list_display = [
