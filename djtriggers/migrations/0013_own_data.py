@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('djtriggers', '0011_counts'),
+        ('djtriggers', '0012_count_indexes'),
     ]
 
     operations = [
