@@ -479,6 +479,13 @@ class OperatorAction(models.Model):
         CANCEL = "cancel", _("Cancel")
         PROCESS = "process", _("Process now")
         EDIT = "edit", _("Edit")
+        # Issue 10's operator controls: a type paused and resumed, a priority changed,
+        # a schedule disabled and enabled.
+        PAUSE = "pause", _("Pause")
+        RESUME = "resume", _("Resume")
+        PRIORITY = "priority", _("Change priority")
+        DISABLE = "disable", _("Disable schedule")
+        ENABLE = "enable", _("Enable schedule")
 
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     # Who acted, as text rather than a foreign key: the core needs no auth app
