@@ -25,7 +25,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from . import lifecycle, signals
+from . import lifecycle, priorities, signals
 from .attempts import Attempt, Outcome, WorkerLost, run_attempt, save_attempts
 from .conf import settings
 from .db import write_transaction
@@ -104,6 +104,7 @@ class Engine:
         self._pace: float | None = None  # triggers per second, measured per group
         self.last_group_size = 0
         self.held: set[Any] = set()  # claimed and not yet finished or released
+        self.claims = 0  # every OLDEST_FIRST_EVERY-th takes the oldest due first
 
     def _scope(self, qs: Any) -> Any:
         if self.types:
@@ -135,7 +136,8 @@ class Engine:
         """Take up to ``limit`` due triggers for this worker.
 
         A trigger marked ``run_alone`` is claimed on its own: if its worker is
-        lost again while running it, the lost try is surely its own.
+        lost again while running it, the lost try is surely its own. Due triggers
+        are taken by priority, then oldest first (see ``priorities``).
         """
         now = timezone.now()
         base = Trigger._base_manager.using(self.using)
@@ -172,11 +174,14 @@ class Engine:
                     self._next_sweep = 0.0
             if len(candidates) < limit:
                 cutoff = min(now, self.due_before or now)
-                due = base.filter(state=State.SCHEDULED, process_after__lte=cutoff)
-                due = self._scope(due).select_for_update(skip_locked=True)
-                candidates += due.order_by("process_after").values_list("pk", "run_alone")[
-                    : limit - len(candidates)
-                ]
+                due = self._scope(base.filter(state=State.SCHEDULED, process_after__lte=cutoff))
+                self.claims += 1
+                candidates += priorities.claim_in_order(
+                    due,
+                    due.select_for_update(skip_locked=True),
+                    limit - len(candidates),
+                    oldest_first=self.claims % priorities.OLDEST_FIRST_EVERY == 0,
+                )
             pks = _alone_or_together(candidates)
             if pks:
                 lifecycle.CLAIM.apply(
