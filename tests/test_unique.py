@@ -1,0 +1,177 @@
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from djtriggers import lifecycle, uniqueness
+from djtriggers.models import Trigger
+from tests.factories import advance, make
+from tests.testapp.models import NoopTrigger, UniqueBill, UniqueSourceTrigger
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def finish(trigger):
+    now = timezone.now()
+    return advance(
+        trigger,
+        (lifecycle.CLAIM, {"worker": "w1", "until": now}),
+        (lifecycle.SUCCEED, {"now": now}),
+    )
+
+
+def test_key__source_or_named_fields():
+    assert UniqueSourceTrigger.objects.create(source="bill$7").trigger_key == "source=bill$7"
+    alice = User.objects.create(username="alice")
+    bill = UniqueBill.objects.create(recipient=alice, amount=10)
+    assert bill.trigger_key == f"recipient={alice.pk}&amount=10"
+    assert NoopTrigger.objects.create(source="x").trigger_key is None
+    assert UniqueSourceTrigger.objects.create().trigger_key is None  # no source: no key
+
+
+def test_key__too_long_is_hashed():
+    key = uniqueness.fit("x" * 300)
+    assert key.startswith("sha256:") and len(key) <= uniqueness.KEY_LENGTH
+
+
+def test_create__a_duplicate_raises_integrity_error():
+    UniqueSourceTrigger.objects.create(source="a")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        UniqueSourceTrigger.objects.create(source="a")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        UniqueSourceTrigger.objects.bulk_create([UniqueSourceTrigger(source="a")])
+    assert Trigger.objects.count() == 1
+
+
+def test_create_unique__returns_the_unfinished_one():
+    first, created = UniqueSourceTrigger.objects.create_unique(source="a")
+    assert created
+    again, created = UniqueSourceTrigger.objects.create_unique(source="a")
+    assert (again.pk, created) == (first.pk, False)
+    other, created = UniqueSourceTrigger.objects.create_unique(source="b")
+    assert created and other.pk != first.pk
+
+
+def test_create_unique__same_key_other_type_is_free():
+    UniqueSourceTrigger.objects.create_unique(source="a")
+    _, created = NoopTrigger.objects.create_unique(source="a", unique_key="source=a")
+    assert created
+
+
+def test_create_unique__explicit_key_for_a_schedule_slot():
+    key = "schedule:7:2026-12-03T10:15"
+    first, created = NoopTrigger.objects.create_unique(unique_key=key)
+    assert created and first.trigger_key == key
+    again, created = NoopTrigger.objects.create_unique(unique_key=key)
+    assert (again.pk, created) == (first.pk, False)
+
+
+def test_create_unique__needs_a_key():
+    with pytest.raises(ValueError, match="declare unique_key"):
+        NoopTrigger.objects.create_unique(source="a")
+
+
+def test_create_unique__running_blocks():
+    first, _ = UniqueSourceTrigger.objects.create_unique(source="a")
+    advance(first, (lifecycle.CLAIM, {"worker": "w1", "until": timezone.now()}))
+    again, created = UniqueSourceTrigger.objects.create_unique(source="a")
+    assert (again.pk, created) == (first.pk, False)
+
+
+@pytest.mark.parametrize(
+    "end",
+    [
+        "processed",
+        "failed",
+        "cancelled",
+        "update_date_processed",
+        "update_failed",
+        "raw_sql",
+        "save_2x",
+    ],
+)
+def test_finished_triggers_do_not_block(end):
+    first, _ = UniqueSourceTrigger.objects.create_unique(source="a")
+    qs = Trigger._base_manager.filter(pk=first.pk)
+    now = timezone.now()
+    if end == "processed":
+        finish(first)
+    elif end == "failed":
+        advance(
+            first,
+            (lifecycle.CLAIM, {"worker": "w1", "until": now}),
+            (lifecycle.GIVE_UP, {"tries": 1, "error": "x", "fingerprint": "f", "now": now}),
+        )
+    elif end == "cancelled":
+        first.cancel()
+    elif end == "update_date_processed":
+        qs.update(date_processed=now, successful=True)
+    elif end == "update_failed":
+        qs.update(date_processed=now, successful=False)
+    elif end == "raw_sql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Trigger._meta.db_table} SET date_processed = %s WHERE id = %s",
+                [now, first.pk],
+            )
+    else:
+        first.date_processed = now
+        first.save()
+    row = Trigger._base_manager.values("state", "unfinished_key").get(pk=first.pk)
+    assert row["unfinished_key"] is None, row
+    second, created = UniqueSourceTrigger.objects.create_unique(source="a")
+    assert created and second.pk != first.pk
+
+
+def test_2x_retry_by_clearing_date_processed_takes_the_key_again():
+    first, _ = UniqueSourceTrigger.objects.create_unique(source="a")
+    finish(first)
+    Trigger._base_manager.filter(pk=first.pk).update(date_processed=None)
+    assert Trigger._base_manager.get(pk=first.pk).unfinished_key == "source=a"
+    again, created = UniqueSourceTrigger.objects.create_unique(source="a")
+    assert (again.pk, created) == (first.pk, False)
+
+
+def test_reprocess_of_a_cancelled_duplicate_is_refused_by_the_database():
+    first, _ = UniqueSourceTrigger.objects.create_unique(source="a")
+    first.cancel()
+    UniqueSourceTrigger.objects.create_unique(source="a")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Trigger.objects.filter(pk=first.pk).reprocess()
+    assert Trigger._base_manager.get(pk=first.pk).state == "cancelled"
+
+
+def test_create_unique__loops_when_the_holder_finished_in_between(monkeypatch):
+    # The insert conflicts, and by the time the holder is read it has finished.
+    holder, _ = UniqueSourceTrigger.objects.create_unique(source="a")
+    calls = []
+    real = Trigger.save
+
+    def save(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            try:
+                real(self, *args, **kwargs)
+            finally:
+                Trigger._base_manager.filter(pk=holder.pk).update(
+                    date_processed=timezone.now(), successful=True
+                )
+        else:
+            real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trigger, "save", save)
+    trigger, created = UniqueSourceTrigger.objects.create_unique(source="a")
+    assert created and trigger.pk != holder.pk and len(calls) == 2
+
+
+def test_create_unique__gives_up_on_another_integrity_error():
+    with pytest.raises(IntegrityError):
+        UniqueSourceTrigger.objects.create_unique(source="a", priority=99)
+
+
+def test_pending_later_duplicates_count_too():
+    make(1, UniqueSourceTrigger, source="a", process_after=timezone.now() + timedelta(days=1))
+    _, created = UniqueSourceTrigger.objects.create_unique(source="a")
+    assert not created
