@@ -101,14 +101,17 @@ def create_unique(
                 trigger.save(force_insert=True, using=db)
         except IntegrityError as exc:
             error = exc
-            holder = (
-                model._base_manager.using(db)
-                .filter(trigger_type=trigger.trigger_type, unfinished_key=trigger.trigger_key)
-                .first()
-            )
+            holder = holder_of(model._base_manager.using(db), trigger)
             if holder is not None:
                 return holder, False
             continue  # finished meanwhile (or another constraint): again
         return trigger, True
     assert error is not None
     raise error
+
+
+def holder_of(queryset: Any, trigger: Any) -> Any:
+    """The unfinished trigger holding ``trigger``'s key (None: there is none now)."""
+    return queryset.filter(
+        trigger_type=trigger.trigger_type, unfinished_key=trigger.trigger_key
+    ).first()
