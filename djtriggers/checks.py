@@ -8,8 +8,8 @@ from django.core.checks import CheckMessage, Error, Tags, register
 from django.core.checks import Warning as CheckWarning
 from django.utils.module_loading import import_string
 
-from .conf import BOUNDS, BaseSettings, settings
 from . import priorities
+from .conf import BOUNDS, BaseSettings, settings
 from .loggers.base import TriggerLogger
 from .registry import trigger_classes
 

@@ -108,9 +108,7 @@ class Trigger(models.Model):
     )
     unfinished_key = models.GeneratedField(
         expression=models.Case(
-            models.When(
-                state__in=[State.SCHEDULED, State.RUNNING], then=models.F("trigger_key")
-            ),
+            models.When(state__in=[State.SCHEDULED, State.RUNNING], then=models.F("trigger_key")),
             default=None,
         ),
         output_field=models.CharField(max_length=uniqueness.KEY_LENGTH, null=True),

@@ -82,7 +82,8 @@ def parse(text: str) -> int:
 def levels_due(due: QuerySet[Any]) -> list[int]:
     """The priorities that have due rows in ``due`` (unlocked), in one query of an
     index dive per priority."""
-    parts, params = [], []
+    parts: list[str] = []
+    params: list[Any] = []
     for level in LEVELS:
         probe = due.filter(priority=level).order_by().values("priority")[:1]
         sql, args = probe.query.sql_with_params()

@@ -111,3 +111,42 @@ def test_parse__clear_error(text):
 
 def test_parse__ascii_digits():
     assert priorities.parse(" 3 ") == 3
+
+
+def test_action__changes_waiting_and_failed_audited():
+    from django.contrib.auth.models import User
+
+    from djtriggers import actions
+    from djtriggers.models import OperatorAction
+    from tests.factories import failed, processed
+
+    user = User.objects.create_superuser("boss")
+    waiting, gone, done = pending(), failed(), processed()
+    report = actions.perform("priority", Trigger.objects.all(), user=user, priority=2)
+    assert report.changed == 2
+    assert dict(Trigger.objects.values_list("pk", "priority")) == {
+        waiting.pk: 2,
+        gone.pk: 2,
+        done.pk: 5,
+    }
+    audit = OperatorAction.objects.get()
+    assert (audit.kind, audit.priority, audit.changed, audit.skipped) == ("priority", 2, 2, 1)
+
+
+@pytest.mark.parametrize("value", [None, 10, "3"])
+def test_action__bad_priority_changes_nothing(value):
+    from djtriggers import actions
+    from djtriggers.models import OperatorAction
+
+    pending()
+    with pytest.raises(actions.ActionError):
+        actions.perform("priority", Trigger.objects.all(), priority=value)
+    assert Trigger.objects.get().priority == 5
+    assert not OperatorAction.objects.exists()
+
+
+def test_action__other_actions_take_no_priority():
+    from djtriggers import actions
+
+    with pytest.raises(actions.ActionError, match="takes no priority"):
+        actions.perform("cancel", Trigger.objects.all(), priority=3)
