@@ -174,11 +174,10 @@ class Engine:
                     self._next_sweep = 0.0
             if len(candidates) < limit:
                 cutoff = min(now, self.due_before or now)
-                due = self._scope(base.filter(state=State.SCHEDULED, process_after__lte=cutoff))
                 self.claims += 1
                 candidates += priorities.claim_in_order(
-                    due,
-                    due.select_for_update(skip_locked=True),
+                    self._scope(base.filter(state=State.SCHEDULED)),
+                    cutoff,
                     limit - len(candidates),
                     oldest_first=self.claims % priorities.OLDEST_FIRST_EVERY == 0,
                 )

@@ -72,7 +72,6 @@ class ActionForm(forms.Form):
         if action.needs_priority:
             self.fields["priority"] = PriorityField(
                 label=_("Priority"),
-                max_length=10,
                 help_text=_("A whole number from 0 (runs first) to 9 (runs last)."),
             )
         if action.spreads and (spread or action.needs_time):

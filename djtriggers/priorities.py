@@ -25,6 +25,7 @@ before it have run, at a tenth of the workers' pace.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import connections
@@ -79,32 +80,44 @@ def parse(text: str) -> int:
     return check(int(text))
 
 
-def levels_due(due: QuerySet[Any]) -> list[int]:
-    """The priorities that have due rows in ``due`` (unlocked), in one query of an
-    index dive per priority."""
+def levels_due(scheduled: QuerySet[Any], cutoff: datetime) -> list[int]:
+    """The priorities whose first scheduled row in ``scheduled`` is due by ``cutoff``.
+
+    One query, unlocked: per priority, the first ``process_after`` of
+    ``(state, priority)`` in the index, one index dive each. (Not "any row due by
+    the cutoff": with the cutoff in the query the planner may walk all due rows
+    along ``(state, process_after)`` looking for one of a rare priority.)
+    """
+    connection = connections[scheduled.db]
     parts: list[str] = []
     params: list[Any] = []
     for level in LEVELS:
-        probe = due.filter(priority=level).order_by().values("priority")[:1]
+        probe = (
+            scheduled.filter(priority=level, process_after__isnull=False)
+            .order_by("process_after")
+            .values("priority", "process_after")[:1]
+        )
         sql, args = probe.query.sql_with_params()
-        parts.append(f"SELECT * FROM ({sql}) level{level}")
-        params += args
-    with connections[due.db].cursor() as cursor:
+        # The LIMIT keeps the cutoff out of the subquery (no database pushes it in).
+        parts.append(f"SELECT priority FROM ({sql}) level{level} WHERE process_after <= %s")
+        params += [*args, connection.ops.adapt_datetimefield_value(cutoff)]
+    with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
         return sorted(row[0] for row in cursor.fetchall())
 
 
 def claim_in_order(
-    due: QuerySet[Any], locking: QuerySet[Any], limit: int, *, oldest_first: bool
+    scheduled: QuerySet[Any], cutoff: datetime, limit: int, *, oldest_first: bool
 ) -> list[Any]:
     """Up to ``limit`` (pk, run_alone) of the due rows: by priority, then by
     process_after, one range scan per priority that has due rows (see the module's
-    docstring); or, ``oldest_first``, by process_after alone. ``locking`` is
-    ``due`` locking what it reads."""
+    docstring); or, ``oldest_first``, by process_after alone. ``scheduled``: the
+    scheduled rows a worker may take, unlocked."""
+    locking = scheduled.filter(process_after__lte=cutoff).select_for_update(skip_locked=True)
     if oldest_first:
         return list(locking.order_by("process_after").values_list("pk", "run_alone")[:limit])
     found: list[Any] = []
-    for level in levels_due(due):
+    for level in levels_due(scheduled, cutoff):
         rows = locking.filter(priority=level).order_by("process_after")
         found += rows.values_list("pk", "run_alone")[: limit - len(found)]
         if len(found) >= limit:
