@@ -157,15 +157,8 @@ def get(name: str) -> Action:
 
 
 def for_trigger(trigger: Trigger, user: Any) -> list[Action]:
-    """The actions that apply to ``trigger`` and that ``user`` may take, in table order.
-
-    The priority action is not offered as a button yet: the pages have no form for
-    the new priority (use ``perform("priority", ..., priority=...)``)."""
-    return [
-        a
-        for a in ACTIONS.values()
-        if a.applies_to(trigger) and a.allowed(user) and not a.needs_priority
-    ]
+    """The actions that apply to ``trigger`` and that ``user`` may take, in table order."""
+    return [a for a in ACTIONS.values() if a.applies_to(trigger) and a.allowed(user)]
 
 
 class ActionError(ValueError):

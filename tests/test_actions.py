@@ -105,11 +105,13 @@ def test_for_trigger__what_applies_to_it_and_the_user_may_take(user):
         actions.RESCHEDULE,
         actions.CANCEL,
         actions.PROCESS,
+        actions.PRIORITY,
     ]
     assert actions.for_trigger(pending(), root) == [
         actions.REPROCESS,
         actions.RESCHEDULE,
         actions.CANCEL,
+        actions.PRIORITY,
     ]
     assert actions.for_trigger(running(), root) == []
 
