@@ -25,6 +25,9 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from .exceptions import UnknownTriggerType
+from .registry import trigger_class
+
 KEY_LENGTH = 255
 # Tries of create_unique: a key freed and taken again between our insert and our read.
 TRIES = 10
@@ -44,10 +47,17 @@ def key_of(trigger: Any) -> str | None:
     """The key of ``trigger`` under its class's ``unique_key`` (None: it has none).
 
     The values of the fields, each ``name=value``, joined with ``&``; a key too
-    long for the column is stored as its SHA-256.
+    long for the column is stored as its SHA-256. A plain ``Trigger`` (an import's
+    row) gets the key of the class registered for its type, if it has the fields.
     """
-    names = declared(type(trigger))
-    if names is None:
+    cls = type(trigger)
+    if cls.typed is None and trigger.trigger_type:
+        try:
+            cls = trigger_class(trigger.trigger_type)
+        except UnknownTriggerType:
+            return None
+    names = declared(cls)
+    if names is None or not all(hasattr(trigger, name) for name in names):
         return None
     values = [getattr(trigger, name) for name in names]
     if names == ("source",) and values[0] in (None, ""):

@@ -171,3 +171,34 @@ def test_pending_later_duplicates_count_too():
     make(1, UniqueSourceTrigger, source="a", process_after=timezone.now() + timedelta(days=1))
     _, created = UniqueSourceTrigger.objects.create_unique(source="a")
     assert not created
+
+
+def test_import__a_duplicate_key_is_refused_and_nothing_is_written():
+    from tests.test_resources import import_rows, problems
+
+    UniqueSourceTrigger.objects.create(source="invoice-77")
+    result = import_rows(
+        {"trigger_type": "unique_source", "source": "invoice-78"},
+        {"trigger_type": "unique_source", "source": "invoice-77"},
+    )
+    [(row, column, message)] = problems(result)
+    assert message.startswith("The database refused the rows")
+    assert Trigger.objects.count() == 1
+
+
+def test_import__rows_get_the_key_of_their_type():
+    from tests.test_resources import import_rows, problems
+
+    result = import_rows(
+        {"trigger_type": "unique_source", "source": "invoice-78"},
+        {"trigger_type": "noop", "source": "x"},
+    )
+    assert problems(result) == []
+    keys = dict(Trigger.objects.values_list("trigger_type", "trigger_key"))
+    assert keys == {"unique_source": "source=invoice-78", "noop": None}
+
+
+def test_key__a_plain_trigger_of_an_unknown_type_or_without_the_fields_has_none():
+    assert uniqueness.key_of(Trigger(trigger_type="gone", source="x")) is None
+    assert uniqueness.key_of(Trigger(trigger_type="unique_bill", source="x")) is None
+    assert uniqueness.key_of(Trigger(trigger_type="unique_source", source="x")) == "source=x"
