@@ -30,7 +30,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext, ngettext, ngettext_lazy, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from . import lifecycle, priorities, signals
+from . import lifecycle, priorities, signals, uniqueness
 from .audit import log_entries, person
 from .db import retrying_transaction
 from .exceptions import ProcessError, ProcessLaterError, TriggerDataMissing, UnknownTriggerType
@@ -145,6 +145,8 @@ SKIP_REASONS: dict[str, StrOrPromise] = {
 }
 # ... and why one that is gone was: deleted after the selection was read.
 DELETED = pgettext_lazy("why a trigger was skipped", "deleted")
+# ... and why one was not revived: another unfinished trigger has its unique key.
+KEY_TAKEN = _("its key is taken by an unfinished trigger")
 
 
 def get(name: str) -> Action:
@@ -375,6 +377,12 @@ def _change(
     for status in statuses.values():
         if status not in action.statuses:
             skipped[SKIP_REASONS[status]] += 1
+    if transition is lifecycle.REVIVE and eligible:
+        # One unfinished trigger per key (uniqueness.py): a finished one whose key is
+        # taken again stays finished, rather than the database refusing the chunk.
+        taken = uniqueness.blocked(base, eligible)
+        skipped[KEY_TAKEN] += len(taken)
+        eligible = [pk for pk in eligible if pk not in taken]
     if not eligible:
         return 0, skipped
     still = functools.reduce(operator.or_, (lifecycle.status_q(s, now) for s in action.statuses))

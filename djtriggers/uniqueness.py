@@ -125,3 +125,26 @@ def holder_of(queryset: Any, trigger: Any) -> Any:
     return queryset.filter(
         trigger_type=trigger.trigger_type, unfinished_key=trigger.trigger_key
     ).first()
+
+
+def blocked(queryset: Any, pks: list[Any]) -> set[Any]:
+    """Of finished triggers ``pks`` about to be revived, those whose key is taken: held by
+    an unfinished trigger, or by one revived before them here (the lowest pk goes first)."""
+    keyed = list(
+        queryset.filter(pk__in=pks, trigger_key__isnull=False, unfinished_key__isnull=True)
+        .order_by("pk")
+        .values_list("pk", "trigger_type", "trigger_key")
+    )
+    if not keyed:
+        return set()
+    held = set(
+        queryset.filter(unfinished_key__in={key for _, _, key in keyed}).values_list(
+            "trigger_type", "unfinished_key"
+        )
+    )
+    taken = set()
+    for pk, trigger_type, key in keyed:
+        if (trigger_type, key) in held:
+            taken.add(pk)
+        held.add((trigger_type, key))
+    return taken

@@ -202,3 +202,31 @@ def test_key__a_plain_trigger_of_an_unknown_type_or_without_the_fields_has_none(
     assert uniqueness.key_of(Trigger(trigger_type="gone", source="x")) is None
     assert uniqueness.key_of(Trigger(trigger_type="unique_bill", source="x")) is None
     assert uniqueness.key_of(Trigger(trigger_type="unique_source", source="x")) == "source=x"
+
+
+def test_reprocess_action__skips_a_trigger_whose_key_is_taken():
+    from djtriggers import actions
+
+    first, _ = UniqueSourceTrigger.objects.create_unique(source="a")
+    first.cancel()
+    holder, _ = UniqueSourceTrigger.objects.create_unique(source="a")
+    free, _ = UniqueSourceTrigger.objects.create_unique(source="b")
+    free.cancel()
+    report = actions.perform("reprocess", Trigger.objects.filter(pk__in=[first.pk, free.pk]))
+    assert report.changed == 1
+    assert report.message() == "1 reprocessed, 1 skipped: its key is taken by an unfinished trigger"
+    assert Trigger.objects.get(pk=first.pk).state == "cancelled"
+    assert Trigger.objects.get(pk=free.pk).state == "scheduled"
+
+
+def test_reprocess_action__two_finished_with_one_key_revive_only_the_first():
+    from djtriggers import actions
+
+    a, _ = UniqueSourceTrigger.objects.create_unique(source="a")
+    a.cancel()
+    b, _ = UniqueSourceTrigger.objects.create_unique(source="a")
+    b.cancel()
+    report = actions.perform("reprocess", Trigger.objects.all())
+    assert report.changed == 1
+    assert Trigger.objects.get(pk=a.pk).state == "scheduled"
+    assert Trigger.objects.get(pk=b.pk).state == "cancelled"
