@@ -181,7 +181,7 @@ def test_import__a_duplicate_key_is_refused_and_nothing_is_written():
         {"trigger_type": "unique_source", "source": "invoice-78"},
         {"trigger_type": "unique_source", "source": "invoice-77"},
     )
-    [(row, column, message)] = problems(result)
+    [(_, _, message)] = problems(result)
     assert message.startswith("The database refused the rows")
     assert Trigger.objects.count() == 1
 
@@ -209,7 +209,7 @@ def test_reprocess_action__skips_a_trigger_whose_key_is_taken():
 
     first, _ = UniqueSourceTrigger.objects.create_unique(source="a")
     first.cancel()
-    holder, _ = UniqueSourceTrigger.objects.create_unique(source="a")
+    UniqueSourceTrigger.objects.create_unique(source="a")  # holds the key now
     free, _ = UniqueSourceTrigger.objects.create_unique(source="b")
     free.cancel()
     report = actions.perform("reprocess", Trigger.objects.filter(pk__in=[first.pk, free.pk]))

@@ -181,3 +181,16 @@ def wait_until(condition, timeout: float = 30) -> None:
 def count(db: Path, table_and_where: str) -> int:
     with sqlite3.connect(db) as connection:
         return connection.execute(f"SELECT count(*) FROM {table_and_where}").fetchone()[0]
+
+
+def test_load_demo_triggers__priorities_and_a_unique_key(demo_app):
+    load()
+
+    priorities = set(Trigger.objects.values_list("priority", flat=True))
+    assert {0, 1, 5, 9} <= priorities
+    syncs = Trigger.objects.filter(trigger_type="sync_customer")
+    assert syncs.filter(source="customer$42").count() == 1  # the second returned the first
+    assert sorted(syncs.filter(source="customer$7").values_list("state", flat=True)) == [
+        "cancelled",
+        "scheduled",
+    ]

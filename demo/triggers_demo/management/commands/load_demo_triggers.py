@@ -12,8 +12,11 @@ from django.utils import timezone
 from demo.triggers_demo.models import (
     BreakfastTrigger,
     FlakyWebhook,
+    FraudAlert,
     MonthlyReport,
+    Newsletter,
     PayBill,
+    SyncCustomer,
     WaitForStock,
 )
 from djtriggers import lifecycle
@@ -100,6 +103,25 @@ def load_samples():
     last_try.save(update_fields=["number_of_tries"])
     # A row whose class was removed from the code: the worker fails it with a hint.
     Trigger.objects.create(trigger_type="legacy_sms_reminder", source="customer$77")
+
+    # Priorities (0 runs first, 9 last): the alerts run before everything else due,
+    # the newsletters after it; one breakfast was given a priority of its own.
+    for card in ("card$4417", "card$9012"):
+        FraudAlert.objects.create(source=card)
+    for segment in ("customers$nl", "customers$be", "customers$de"):
+        Newsletter.objects.create(source=segment, process_after=now - timedelta(minutes=10))
+    BreakfastTrigger.objects.create(source="kitchen$vip-table", priority=1)
+
+    # One trigger per key: a second sync of customer 42 returns the one that waits;
+    # customer 7's finished sync does not block a new one.
+    SyncCustomer.objects.create_unique(
+        source="customer$42", process_after=now + timedelta(minutes=2)
+    )
+    SyncCustomer.objects.create_unique(source="customer$42")
+    SyncCustomer.objects.create_unique(source="customer$7")[0].cancel()
+    SyncCustomer.objects.create_unique(
+        source="customer$7", process_after=now + timedelta(minutes=4)
+    )
 
     # Pending: a steady flow over the next minutes, and some far ahead.
     for i in range(1, 16):
