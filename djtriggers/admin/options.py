@@ -80,7 +80,7 @@ class TriggerChangeForm(_ModelForm):
         return cleaned
 
     def _post_clean(self) -> None:
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]
         trigger = self.instance
         if trigger.pk is None and not self.errors:
             # A new trigger whose key an unfinished one holds: say which, add nothing.
