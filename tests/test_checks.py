@@ -277,3 +277,26 @@ def test_heartbeat_longer_than_half_the_lease__is_an_error(settings):
     settings.DJTRIGGERS_HEARTBEAT_SECONDS = 40.0
     settings.DJTRIGGERS_LEASE_SECONDS = 60.0
     assert [e.id for e in check_settings()] == ["djtriggers.E009"]
+
+
+@pytest.mark.parametrize("value", [0, -1, True, 2.0, "2"])
+def test_bad_max_concurrency__e012_on_the_class(value):
+    Odd = type(
+        "Odd",
+        (Trigger,),
+        {
+            "__module__": __name__,
+            "Meta": type("Meta", (), {"proxy": True, "app_label": "testapp"}),
+            "typed": "odd",
+            "max_concurrency": value,
+        },
+    )
+    try:
+        [error] = check_trigger_overrides()
+        assert error.id == "djtriggers.E012"
+        assert error.obj is Odd
+        assert error.msg == (
+            f"Odd.max_concurrency = {value!r} is not valid: it must be a whole number of at least 1."
+        )
+    finally:
+        _unregister(Odd)
