@@ -23,7 +23,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
-from djtriggers import actions
+from djtriggers import actions, controls
 from djtriggers import views as core_views
 from djtriggers.actions import Action
 from djtriggers.forms import ActionForm
@@ -176,7 +176,15 @@ def health_check(request: HttpRequest) -> JsonResponse:
     """200 when triggers flow, 503 with the reason when they do not. No login: route it yourself."""
     now = timezone.now()
     problems = []
-    oldest = stats.oldest_due_age_seconds(now)
+    paused = controls.paused_with_backlog(now)
+    for item in paused:
+        age = item.oldest_due_age_seconds
+        if age is not None and age > settings.HEALTH_MAX_DUE_AGE_SECONDS:
+            problems.append(
+                f"{item.trigger_type} is paused and its oldest due trigger has waited {age:.0f}s "
+                f"(more than {settings.HEALTH_MAX_DUE_AGE_SECONDS:.0f}s; {item.due} due)"
+            )
+    oldest = stats.oldest_due_age_seconds(now, exclude_types=[p.trigger_type for p in paused])
     if oldest is not None and oldest > settings.HEALTH_MAX_DUE_AGE_SECONDS:
         problems.append(
             f"the oldest due trigger has waited {oldest:.0f}s "
@@ -192,6 +200,17 @@ def health_check(request: HttpRequest) -> JsonResponse:
         "status": "unhealthy" if problems else "ok",
         "problems": problems,
         "oldest_due_age_seconds": oldest,
+        "paused": [
+            {
+                "trigger_type": item.trigger_type,
+                "paused_at": item.row.paused_at.isoformat(),
+                "paused_by": item.row.username,
+                "reason": item.row.reason,
+                "due": item.due,
+                "oldest_due_age_seconds": item.oldest_due_age_seconds,
+            }
+            for item in paused
+        ],
     }
     return JsonResponse(body, status=503 if problems else 200)
 

@@ -15,6 +15,7 @@ before it starts; a dead worker's slot is free once its lease ends.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from time import monotonic
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, Min
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -239,3 +240,47 @@ def free_slots(limited: dict[str, int], now: datetime, using: str = "default") -
     )
     running = running_counts(limited, now, using)
     return {t: max(0, n - running[t]) for t, n in limited.items()}
+
+
+# --- what operators see --------------------------------------------------------------
+
+
+@dataclass
+class Paused:
+    """A paused type with its due backlog: how many are due, and since when the oldest."""
+
+    row: PausedType
+    due: int = 0
+    oldest_due: datetime | None = None
+    now: datetime = field(default_factory=timezone.now)
+
+    @property
+    def trigger_type(self) -> str:
+        return self.row.trigger_type
+
+    @property
+    def oldest_due_age_seconds(self) -> float | None:
+        if self.oldest_due is None:
+            return None
+        return max(0.0, (self.now - self.oldest_due).total_seconds())
+
+
+def paused_with_backlog(now: datetime | None = None, using: str = "default") -> list[Paused]:
+    """Every paused type and its due backlog, in two queries."""
+    now = now or timezone.now()
+    rows = list(PausedType.objects.using(using).all())
+    if not rows:
+        return []
+    backlog = {
+        trigger_type: (n, oldest)
+        for trigger_type, n, oldest in Trigger._base_manager.using(using)
+        .filter(
+            state=State.SCHEDULED,
+            process_after__lte=now,
+            trigger_type__in=[row.trigger_type for row in rows],
+        )
+        .order_by()
+        .values_list("trigger_type")
+        .annotate(n=Count("pk"), oldest=Min("process_after"))
+    }
+    return [Paused(row, *backlog.get(row.trigger_type, (0, None)), now=now) for row in rows]
