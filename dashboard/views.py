@@ -26,9 +26,11 @@ from django.views.decorators.http import require_GET, require_POST
 from djtriggers import actions, controls
 from djtriggers import views as core_views
 from djtriggers.actions import Action
+from djtriggers.exceptions import UnknownTriggerType
 from djtriggers.forms import ActionForm
 from djtriggers.lifecycle import Status
 from djtriggers.models import Trigger
+from djtriggers.registry import trigger_types
 
 from . import stats
 from .conf import settings
@@ -94,6 +96,7 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
     if target != "djt-live":
         context.update(list_context(request))
     context["group_actions"] = _allowed(request, GROUP_ACTIONS)
+    context["may_pause"] = request.user.has_perm(controls.PERMISSION)
     if target in ("djt-live", "djt-list"):
         response = render(request, f"{TEMPLATE}#{target.removeprefix('djt-')}", context)
     else:
@@ -111,11 +114,16 @@ def live_context() -> dict[str, Any]:
     now = timezone.now()
     due = stats.due_by_type(now)
     matrix = stats.type_matrix(now, due=due)
+    paused = controls.paused_with_backlog(now)
     return {
         "counts": stats.status_counts(now, matrix=matrix),
         "matrix": matrix,
         "due_board": stats.due_board(now, due=due),
         "due_threshold": settings.HEALTH_MAX_DUE_AGE_SECONDS,
+        "paused": paused,
+        "paused_types": {item.trigger_type for item in paused},
+        "limits": controls.limits(),
+        "known_types": set(trigger_types()),
         "upcoming": stats.upcoming(),
         "failure_groups": stats.failure_groups(),
         "workers": stats.workers(now),
@@ -332,3 +340,30 @@ def _fragment(
     if changed:
         response["HX-Trigger"] = CHANGED_EVENT
     return response
+
+
+@staff_only
+@require_POST
+@on_admin_site
+def type_control(request: HtmxHttpRequest, kind: str) -> HttpResponse:
+    """Pause or resume a type (djtriggers.controls), from the banner and the types' table."""
+    if kind not in ("pause", "resume"):
+        raise Http404(f"No type control {kind!r}; use pause or resume.")
+    if not request.user.has_perm(controls.PERMISSION):
+        raise PermissionDenied
+    trigger_type = request.POST.get("trigger_type", "")
+    context: dict[str, Any] = {"trigger_type": trigger_type}
+    try:
+        if kind == "pause":
+            done = controls.pause(
+                trigger_type, reason=request.POST.get("reason", ""), user=request.user
+            )
+            text = gettext("Paused %(type)s.") if done else gettext("%(type)s was paused already.")
+        else:
+            done = controls.resume(trigger_type, user=request.user)
+            text = gettext("Resumed %(type)s.") if done else gettext("%(type)s was not paused.")
+    except (UnknownTriggerType, ValueError) as exc:
+        context["error"] = str(exc)
+        return _fragment(request, "type_message", context, changed=False)
+    context["message"] = text % {"type": trigger_type}
+    return _fragment(request, "type_message", context, changed=done)
