@@ -118,9 +118,7 @@ def _check_reason(reason: str) -> str:
     return reason
 
 
-def _audit(
-    kind: str, name: str, reason: str, user: Any, using: str, row: PausedType
-) -> None:
+def _audit(kind: str, name: str, reason: str, user: Any, using: str, row: PausedType) -> None:
     OperatorAction.objects.using(using).create(
         kind=kind,
         trigger_type=name,
@@ -213,7 +211,9 @@ def running_counts(
     types = sorted(types)
     rows = (
         Trigger._base_manager.using(using)
-        .filter(state=State.RUNNING, trigger_type__in=types, locked_until__gte=now or timezone.now())
+        .filter(
+            state=State.RUNNING, trigger_type__in=types, locked_until__gte=now or timezone.now()
+        )
         .order_by()
         .values_list("trigger_type")
         .annotate(n=Count("pk"))

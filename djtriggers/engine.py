@@ -188,9 +188,7 @@ class Engine:
                     self._announce_lost(
                         [(pk, by) for pk, state, _, by, _ in rows if state == State.RUNNING]
                     )
-                found += [
-                    (pk, alone) for pk, state, alone, _, _ in rows if state != State.RUNNING
-                ]
+                found += [(pk, alone) for pk, state, alone, _, _ in rows if state != State.RUNNING]
                 # Paused and limited types are claimed by the due query alone (which
                 # leaves paused ones and counts slots): made due there, not taken here.
                 kinds = {pk: trigger_type for pk, _, _, _, trigger_type in rows}
@@ -216,7 +214,11 @@ class Engine:
         return pks
 
     def _due(
-        self, limit: int, now: datetime, held_back: set[str] | frozenset[str], limited: dict[str, int]
+        self,
+        limit: int,
+        now: datetime,
+        held_back: set[str] | frozenset[str],
+        limited: dict[str, int],
     ) -> list[tuple[Any, bool]]:
         """Up to ``limit`` due triggers, oldest first: of the types neither paused nor
         limited in one range scan, and of each limited type up to its free slots."""
@@ -228,7 +230,9 @@ class Engine:
         ).select_for_update(skip_locked=True)
         if held_back:
             due = due.exclude(trigger_type__in=sorted(held_back))
-        found = list(due.order_by("process_after").values_list("process_after", "pk", "run_alone")[:limit])
+        found = list(
+            due.order_by("process_after").values_list("process_after", "pk", "run_alone")[:limit]
+        )
         if limited:
             free = controls.free_slots(limited, now, self.using)
             for trigger_type, slots in sorted(free.items()):

@@ -296,7 +296,8 @@ def test_bad_max_concurrency__e012_on_the_class(value):
         assert error.id == "djtriggers.E012"
         assert error.obj is Odd
         assert error.msg == (
-            f"Odd.max_concurrency = {value!r} is not valid: it must be a whole number of at least 1."
+            f"Odd.max_concurrency = {value!r} is not valid: "
+            "it must be a whole number of at least 1."
         )
     finally:
         _unregister(Odd)

@@ -105,7 +105,7 @@ def test_resume__a_paused_type_whose_class_is_gone():
 
 def test_pause__needs_the_permission():
     user = User.objects.create_user("nobody")
-    with pytest.raises(PermissionDenied, match="djtriggers.pause_trigger_type"):
+    with pytest.raises(PermissionDenied, match=r"djtriggers\.pause_trigger_type"):
         NoopTrigger.pause(user=user)
     with pytest.raises(PermissionDenied):
         controls.resume("noop", user=user)
@@ -166,9 +166,9 @@ def test_claim__lost_triggers_of_a_paused_type_are_due_again_not_taken():
     other = running(worker="dead", until=timezone.now() - timedelta(seconds=1))
     NoopTrigger.pause()
     assert Engine().claim(10) == []
-    assert set(Trigger.objects.filter(pk__in=[lost.pk, other.pk]).values_list("state", flat=True)) == {
-        State.SCHEDULED
-    }
+    assert set(
+        Trigger.objects.filter(pk__in=[lost.pk, other.pk]).values_list("state", flat=True)
+    ) == {State.SCHEDULED}
 
 
 def test_process__gives_back_claimed_triggers_of_a_type_paused_since():

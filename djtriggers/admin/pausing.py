@@ -64,7 +64,8 @@ def pause_trigger_types(
     if unknown:
         modeladmin.message_user(
             request,
-            gettext("Not paused (no class has this type): %(types)s.") % {"types": ", ".join(unknown)},
+            gettext("Not paused (no class has this type): %(types)s.")
+            % {"types": ", ".join(unknown)},
             messages.WARNING,
         )
     if not types:
@@ -74,7 +75,9 @@ def pause_trigger_types(
         reason = form.cleaned_data["reason"]
         for name in types:
             if controls.pause(name, reason=reason, user=request.user):
-                text = gettext("Paused %(type)s: workers start none of its triggers until it is resumed.")
+                text = gettext(
+                    "Paused %(type)s: workers start none of its triggers until it is resumed."
+                )
                 modeladmin.message_user(request, text % {"type": name}, messages.SUCCESS)
             else:
                 text = gettext("%(type)s was paused already.")
@@ -124,7 +127,9 @@ def resume_types(
 ) -> None:
     names = list(queryset.values_list("trigger_type", flat=True))
     resumed = [name for name in names if controls.resume(name, user=request.user)]
-    text = ngettext("Resumed %(count)d type: %(types)s.", "Resumed %(count)d types: %(types)s.", len(resumed))
+    text = ngettext(
+        "Resumed %(count)d type: %(types)s.", "Resumed %(count)d types: %(types)s.", len(resumed)
+    )
     modeladmin.message_user(
         request, text % {"count": len(resumed), "types": ", ".join(resumed)}, messages.SUCCESS
     )
@@ -159,7 +164,9 @@ class PausedTypeAdmin(PausePermissionMixin, admin.ModelAdmin):  # type: ignore[t
     @admin.display(description=_("triggers"))
     def triggers(self, obj: PausedType) -> str:
         url = reverse(f"{self.admin_site.name}:djtriggers_trigger_changelist")
-        return format_html('<a href="{}?type={}&amp;status=due">{}</a>', url, obj.trigger_type, gettext("due ones"))
+        return format_html(
+            '<a href="{}?type={}&amp;status=due">{}</a>', url, obj.trigger_type, gettext("due ones")
+        )
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return may_pause(request) or bool(request.user.has_perm("djtriggers.view_trigger"))

@@ -30,7 +30,9 @@ def test_pause_action__asks_for_a_reason_then_pauses_each_type(client, root):
         "Paused noop: workers start none of its triggers until it is resumed.",
     ]
     assert controls.paused_types() == {"counting", "noop"}
-    assert set(OperatorAction.objects.values_list("kind", "trigger_type", "reason", "username")) == {
+    assert set(
+        OperatorAction.objects.values_list("kind", "trigger_type", "reason", "username")
+    ) == {
         ("pause", "counting", "partner down", "root"),
         ("pause", "noop", "partner down", "root"),
     }
@@ -92,7 +94,9 @@ def test_paused_list__backlog_and_resume(client, root, django_assert_max_num_que
     )
     assert messages_of(response) == ["Resumed 1 type: noop."]
     assert controls.paused_types() == {"counting"}
-    assert OperatorAction.objects.filter(kind="resume", trigger_type="noop", username="root").exists()
+    assert OperatorAction.objects.filter(
+        kind="resume", trigger_type="noop", username="root"
+    ).exists()
     assert Trigger.objects.due().count() == 3
 
 

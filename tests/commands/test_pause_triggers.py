@@ -40,7 +40,7 @@ def test_pause_list_and_resume():
 
 
 def test_unknown_types__an_error_and_nothing_changes():
-    with pytest.raises(CommandError, match="No trigger type 'nope': use one of .*noop"):
+    with pytest.raises(CommandError, match=r"No trigger type 'nope': use one of .*noop"):
         run("pause_triggers", "noop", "nope")
     assert not PausedType.objects.exists()
     with pytest.raises(CommandError, match="No trigger type 'nope'"):

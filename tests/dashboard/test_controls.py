@@ -63,7 +63,9 @@ def test_pause_and_resume__audited_with_an_event_for_htmx(client, root):
     response = post(client, "resume", "noop")  # without JavaScript: a redirect, a message
     assert response.status_code == 302
     assert [str(m) for m in get_messages(response.wsgi_request)] == ["Resumed noop."]
-    assert list(OperatorAction.objects.order_by("pk").values_list("kind", "reason", "username")) == [
+    assert list(
+        OperatorAction.objects.order_by("pk").values_list("kind", "reason", "username")
+    ) == [
         ("pause", "partner down", "root"),
         ("resume", "", "root"),
     ]

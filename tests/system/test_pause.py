@@ -59,4 +59,3 @@ def test_pause_and_resume_while_workers_run(workers: Workers):
     assert list(TriggerAttempt.objects.values_list("outcome").annotate(n=Count("pk"))) == [
         ("success", len(counting) + len(spans))
     ]
-
