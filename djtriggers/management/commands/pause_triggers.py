@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management import CommandError
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, gettext_noop, pgettext
 
 from djtriggers import controls
 from djtriggers.exceptions import UnknownTriggerType
@@ -62,7 +62,9 @@ class Command(TriggersCommand):
                     "who": row.username or gettext("code"),
                     "reason": row.reason or gettext("no reason given"),
                     "due": item.due,
-                    "age": "-" if age is None else f"{age:.0f}s",
+                    "age": "-"
+                    if age is None
+                    else pgettext("duration: seconds", "%(seconds)ds") % {"seconds": age},
                 }
             )
 
