@@ -231,13 +231,17 @@ def free_slots(limited: dict[str, int], now: datetime, using: str = "default") -
     """
     if not limited:
         return {}
-    list(
+    slots = (
         TypeSlot.objects.using(using)
         .select_for_update()
         .filter(trigger_type__in=sorted(limited))
         .order_by("trigger_type")
         .values_list("pk", flat=True)
     )
+    if len(list(slots)) < len(limited):
+        # A row went missing (deleted by hand): made again, then locked.
+        ensure_slots(limited, using)
+        list(slots.all())
     running = running_counts(limited, now, using)
     return {t: max(0, n - running[t]) for t, n in limited.items()}
 

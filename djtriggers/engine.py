@@ -228,13 +228,14 @@ class Engine:
                 state=State.SCHEDULED, process_after__lte=cutoff
             )
         ).select_for_update(skip_locked=True)
+        # The slots first: a claim that waits for another's slot lock holds no trigger rows.
+        free = controls.free_slots(limited, now, self.using)
         if held_back:
             due = due.exclude(trigger_type__in=sorted(held_back))
         found = list(
             due.order_by("process_after").values_list("process_after", "pk", "run_alone")[:limit]
         )
-        if limited:
-            free = controls.free_slots(limited, now, self.using)
+        if free:
             for trigger_type, slots in sorted(free.items()):
                 if slots:
                     of_type = base.filter(trigger_type=trigger_type).order_by("process_after")

@@ -261,3 +261,12 @@ def test_claim__release_of_a_limited_trigger_frees_its_slot():
     engine.release()
     assert controls.running_counts(["limited"]) == {"limited": 0}
     assert lifecycle.State.RUNNING not in set(Trigger.objects.values_list("state", flat=True))
+
+
+def test_claim__a_slot_row_deleted_by_hand_is_made_again():
+    make(3, LimitedTrigger)
+    engine = Engine()
+    engine.claim(0)
+    TypeSlot.objects.all().delete()
+    assert len(engine.claim(10)) == 2
+    assert TypeSlot.objects.filter(trigger_type="limited").exists()
