@@ -200,8 +200,7 @@ def limits() -> dict[str, int]:
 def ensure_slots(types: Iterable[str], using: str = "default") -> None:
     """The TypeSlot rows the claim locks (created once; a row created twice is ignored)."""
     rows = [TypeSlot(trigger_type=t) for t in sorted(types)]
-    if rows:
-        TypeSlot.objects.using(using).bulk_create(rows, ignore_conflicts=True)
+    TypeSlot.objects.using(using).bulk_create(rows, ignore_conflicts=True)
 
 
 def running_counts(
