@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -164,9 +165,14 @@ def _percentile(sorted_values: list[float], q: float) -> timedelta:
     return timedelta(seconds=sorted_values[rank - 1])
 
 
-def oldest_due_age_seconds(now: datetime | None = None) -> float | None:
+def oldest_due_age_seconds(
+    now: datetime | None = None, *, exclude_types: Iterable[str] = ()
+) -> float | None:
     now = now or timezone.now()
     scheduled = Trigger.objects.filter(state=State.SCHEDULED)
+    exclude_types = sorted(exclude_types)
+    if exclude_types:  # the health check leaves paused types to their own problem
+        scheduled = scheduled.exclude(trigger_type__in=exclude_types)
     oldest = min(
         filter(
             None,

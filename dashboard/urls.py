@@ -11,4 +11,5 @@ urlpatterns = [
     path("metrics/", views.metrics, name="metrics"),
     path("triggers/<int:pk>/<str:kind>/", views.trigger_action, name="trigger_action"),
     path("failures/<str:kind>/", views.group_action, name="group_action"),
+    path("types/<str:kind>/", views.type_control, name="type_control"),
 ]

@@ -23,12 +23,14 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
-from djtriggers import actions
+from djtriggers import actions, controls
 from djtriggers import views as core_views
 from djtriggers.actions import Action
+from djtriggers.exceptions import UnknownTriggerType
 from djtriggers.forms import ActionForm
 from djtriggers.lifecycle import Status
 from djtriggers.models import Trigger
+from djtriggers.registry import trigger_types
 
 from . import stats
 from .conf import settings
@@ -94,6 +96,7 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
     if target != "djt-live":
         context.update(list_context(request))
     context["group_actions"] = _allowed(request, GROUP_ACTIONS)
+    context["may_pause"] = request.user.has_perm(controls.PERMISSION)
     if target in ("djt-live", "djt-list"):
         response = render(request, f"{TEMPLATE}#{target.removeprefix('djt-')}", context)
     else:
@@ -111,11 +114,16 @@ def live_context() -> dict[str, Any]:
     now = timezone.now()
     due = stats.due_by_type(now)
     matrix = stats.type_matrix(now, due=due)
+    paused = controls.paused_with_backlog(now)
     return {
         "counts": stats.status_counts(now, matrix=matrix),
         "matrix": matrix,
         "due_board": stats.due_board(now, due=due),
         "due_threshold": settings.HEALTH_MAX_DUE_AGE_SECONDS,
+        "paused": paused,
+        "paused_types": {item.trigger_type for item in paused},
+        "limits": controls.limits(),
+        "known_types": set(trigger_types()),
         "upcoming": stats.upcoming(),
         "failure_groups": stats.failure_groups(),
         "workers": stats.workers(now),
@@ -176,7 +184,15 @@ def health_check(request: HttpRequest) -> JsonResponse:
     """200 when triggers flow, 503 with the reason when they do not. No login: route it yourself."""
     now = timezone.now()
     problems = []
-    oldest = stats.oldest_due_age_seconds(now)
+    paused = controls.paused_with_backlog(now)
+    for item in paused:
+        age = item.oldest_due_age_seconds
+        if age is not None and age > settings.HEALTH_MAX_DUE_AGE_SECONDS:
+            problems.append(
+                f"{item.trigger_type} is paused and its oldest due trigger has waited {age:.0f}s "
+                f"(more than {settings.HEALTH_MAX_DUE_AGE_SECONDS:.0f}s; {item.due} due)"
+            )
+    oldest = stats.oldest_due_age_seconds(now, exclude_types=[p.trigger_type for p in paused])
     if oldest is not None and oldest > settings.HEALTH_MAX_DUE_AGE_SECONDS:
         problems.append(
             f"the oldest due trigger has waited {oldest:.0f}s "
@@ -192,6 +208,17 @@ def health_check(request: HttpRequest) -> JsonResponse:
         "status": "unhealthy" if problems else "ok",
         "problems": problems,
         "oldest_due_age_seconds": oldest,
+        "paused": [
+            {
+                "trigger_type": item.trigger_type,
+                "paused_at": item.row.paused_at.isoformat(),
+                "paused_by": item.row.username,
+                "reason": item.row.reason,
+                "due": item.due,
+                "oldest_due_age_seconds": item.oldest_due_age_seconds,
+            }
+            for item in paused
+        ],
     }
     return JsonResponse(body, status=503 if problems else 200)
 
@@ -314,3 +341,30 @@ def _fragment(
     if changed:
         response["HX-Trigger"] = CHANGED_EVENT
     return response
+
+
+@staff_only
+@require_POST
+@on_admin_site
+def type_control(request: HtmxHttpRequest, kind: str) -> HttpResponse:
+    """Pause or resume a type (djtriggers.controls), from the banner and the types' table."""
+    if kind not in ("pause", "resume"):
+        raise Http404(f"No type control {kind!r}; use pause or resume.")
+    if not request.user.has_perm(controls.PERMISSION):
+        raise PermissionDenied
+    trigger_type = request.POST.get("trigger_type", "")
+    context: dict[str, Any] = {"trigger_type": trigger_type}
+    try:
+        if kind == "pause":
+            done = controls.pause(
+                trigger_type, reason=request.POST.get("reason", ""), user=request.user
+            )
+            text = gettext("Paused %(type)s.") if done else gettext("%(type)s was paused already.")
+        else:
+            done = controls.resume(trigger_type, user=request.user)
+            text = gettext("Resumed %(type)s.") if done else gettext("%(type)s was not paused.")
+    except (UnknownTriggerType, ValueError) as exc:
+        context["error"] = str(exc)
+        return _fragment(request, "type_message", context, changed=False)
+    context["message"] = text % {"type": trigger_type}
+    return _fragment(request, "type_message", context, changed=done)

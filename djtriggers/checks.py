@@ -93,7 +93,24 @@ def check_trigger_overrides(**kwargs: Any) -> list[Error]:
                         id="djtriggers.E008",
                     )
                 )
+            errors += _check_max_concurrency(cls)
     return errors
+
+
+def _check_max_concurrency(cls: Any) -> list[Error]:
+    value = cls.max_concurrency
+    if value is None or (type(value) is int and value > 0):
+        return []
+    return [
+        Error(
+            f"{cls.__name__}.max_concurrency = {value!r} is not valid: it must be a whole "
+            "number of at least 1.",
+            hint="Set it to how many of its triggers may run at once over all workers, or "
+            "remove it (or set None) for no limit.",
+            obj=cls,
+            id="djtriggers.E012",
+        )
+    ]
 
 
 @register()

@@ -25,7 +25,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from . import lifecycle, priorities, signals
+from . import controls, lifecycle, priorities, signals
 from .attempts import Attempt, Outcome, WorkerLost, run_attempt, save_attempts
 from .conf import settings
 from .db import write_transaction
@@ -105,6 +105,16 @@ class Engine:
         self.last_group_size = 0
         self.held: set[Any] = set()  # claimed and not yet finished or released
         self.claims = 0  # every OLDEST_FIRST_EVERY-th takes the oldest due first
+        self.paused = controls.PausedSet(using)
+        # The types in scope with a max_concurrency (their TypeSlot rows made once).
+        self.limited = {t: n for t, n in controls.limits().items() if self._in_scope(t)}
+        self._slots_ready = False
+        self.given_back = 0  # claimed triggers given back unstarted because their type paused
+
+    def _in_scope(self, trigger_type: str) -> bool:
+        if self.types and trigger_type not in self.types:
+            return False
+        return trigger_type not in self.exclude_types
 
     def _scope(self, qs: Any) -> Any:
         if self.types:
@@ -118,6 +128,9 @@ class Engine:
         qs = Trigger._base_manager.using(self.using).filter(
             state=State.SCHEDULED, process_after__isnull=False
         )
+        paused = self.paused.get()
+        if paused:
+            qs = qs.exclude(trigger_type__in=sorted(paused))
         first: datetime | None = (
             self._scope(qs)
             .order_by("process_after")
@@ -137,10 +150,18 @@ class Engine:
 
         A trigger marked ``run_alone`` is claimed on its own: if its worker is
         lost again while running it, the lost try is surely its own. Due triggers
-        are taken by priority, then oldest first (see ``priorities``).
+        are taken by priority, then oldest first (see ``priorities``). Paused
+        types are left alone, and a type with a ``max_concurrency`` gets at
+        most its free slots (see controls.py).
         """
         now = timezone.now()
         base = Trigger._base_manager.using(self.using)
+        paused = self.paused.get()
+        limited = {t: n for t, n in self.limited.items() if t not in paused}
+        if limited and not self._slots_ready:
+            controls.ensure_slots(limited, self.using)
+            self._slots_ready = True
+        held_back = paused | set(limited)
         with write_transaction(self.using):
             # SKIP LOCKED: rows another worker is claiming are left to it, no waiting.
             candidates: list[tuple[Any, bool]] = []
@@ -156,31 +177,34 @@ class Engine:
                 # Unordered: with the model's ORDER BY -id and a LIMIT, MariaDB walks
                 # the whole table by primary key once many rows are running.
                 swept = self._scope(swept).select_for_update(skip_locked=True).order_by()
-                rows = list(swept.values_list("pk", "state", "run_alone", "locked_by")[:limit])
-                lost = [(pk, alone) for pk, state, alone, _ in rows if state == State.RUNNING]
+                rows = list(
+                    swept.values_list("pk", "state", "run_alone", "locked_by", "trigger_type")[
+                        :limit
+                    ]
+                )
+                lost = [(pk, alone) for pk, state, alone, _, _ in rows if state == State.RUNNING]
+                found: list[tuple[Any, bool]] = []
                 if lost:
                     # Those lost among others are due again, each alone.
-                    candidates += [(pk, True) for pk in self._recover_lost(lost, now)]
+                    found += [(pk, True) for pk in self._recover_lost(lost, now)]
                     self._announce_lost(
-                        [(pk, by) for pk, state, _, by in rows if state == State.RUNNING]
+                        [(pk, by) for pk, state, _, by, _ in rows if state == State.RUNNING]
                     )
-                candidates += [
-                    (pk, alone) for pk, state, alone, _ in rows if state != State.RUNNING
-                ]
+                found += [(pk, alone) for pk, state, alone, _, _ in rows if state != State.RUNNING]
+                # Paused and limited types are claimed by the due query alone (which
+                # leaves paused ones and counts slots): made due there, not taken here.
+                kinds = {pk: trigger_type for pk, _, _, _, trigger_type in rows}
+                back = [pk for pk, _ in found if kinds[pk] in held_back]
+                if back:
+                    base.filter(pk__in=back, process_after__isnull=True).update(process_after=now)
+                candidates += [(pk, alone) for pk, alone in found if kinds[pk] not in held_back]
                 # More may wait than this claim takes (recovered triggers without
                 # process_after among them): sweep again next time.
                 taken = _alone_or_together(candidates)
                 if lost or len(rows) == limit or len(taken) < len(candidates):
                     self._next_sweep = 0.0
             if len(candidates) < limit:
-                cutoff = min(now, self.due_before or now)
-                self.claims += 1
-                candidates += priorities.claim_in_order(
-                    self._scope(base.filter(state=State.SCHEDULED)),
-                    cutoff,
-                    limit - len(candidates),
-                    oldest_first=self.claims % priorities.OLDEST_FIRST_EVERY == 0,
-                )
+                candidates += self._due(limit - len(candidates), now, held_back, limited)
             pks = _alone_or_together(candidates)
             if pks:
                 lifecycle.CLAIM.apply(
@@ -190,6 +214,38 @@ class Engine:
                 )
         self.held.update(pks)
         return pks
+
+    def _due(
+        self,
+        limit: int,
+        now: datetime,
+        held_back: set[str] | frozenset[str],
+        limited: dict[str, int],
+    ) -> list[tuple[Any, bool]]:
+        """Up to ``limit`` due triggers, by priority then oldest first (see
+        priorities.py): of the types neither paused nor limited, and of each
+        limited type up to its free slots."""
+        cutoff = min(now, self.due_before or now)
+        scheduled = self._scope(
+            Trigger._base_manager.using(self.using).filter(state=State.SCHEDULED)
+        )
+        # The slots first: a claim that waits for another's slot lock holds no trigger rows.
+        free = controls.free_slots(limited, now, self.using)
+        self.claims += 1
+        oldest_first = self.claims % priorities.OLDEST_FIRST_EVERY == 0
+        others = scheduled.exclude(trigger_type__in=sorted(held_back)) if held_back else scheduled
+        found = priorities.claim_in_order(others, cutoff, limit, oldest_first=oldest_first)
+        if free:
+            for trigger_type, slots in sorted(free.items()):
+                if slots:
+                    found += priorities.claim_of_one_type(
+                        scheduled.filter(trigger_type=trigger_type),
+                        cutoff,
+                        min(slots, limit),
+                        oldest_first=oldest_first,
+                    )
+            found.sort(key=priorities.claim_order(oldest_first))
+        return [(row.pk, row.run_alone) for row in found[:limit]]
 
     def _announce_lost(self, lost: list[tuple[Any, str | None]]) -> None:
         """``signals.lease_lost`` per worker whose lease ended, once the claim commits."""
@@ -276,7 +332,12 @@ class Engine:
                 .order_by("pk")
             )
             rows = load_typed(locked, self.using)
+            paused: list[Any] = []
             for row, trigger, error in rows:
+                if row.trigger_type in self.paused.get():
+                    # Paused since the claim: given back below, not started.
+                    paused.append(row.pk)
+                    continue
                 if trigger is None:
                     # Nothing will load it until someone restores its class or data.
                     now = timezone.now()
@@ -299,7 +360,7 @@ class Engine:
         self.counts.add(attempts)
         done = {a.trigger.pk for a in attempts}
         self.held -= done
-        kept = {row.pk for row, _, _ in rows}
+        kept = {row.pk for row, _, _ in rows} - set(paused)
         # A claimed row the lock-and-read skipped is either no longer ours or
         # was locked for a moment by someone else (an operator's UPDATE, another
         # worker's claim scan). Give it back rather than keep renewing a claim
@@ -307,6 +368,7 @@ class Engine:
         dropped = [pk for pk in pks if pk not in kept]
         if dropped:
             self.release(dropped)
+        self.given_back += len(paused)
         return [pk for pk in pks if pk in kept and pk not in done]
 
     # Both look rows up by primary key: filtering on state and locked_by made

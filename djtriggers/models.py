@@ -25,6 +25,7 @@ from .times import check_in_range
 
 __all__ = [
     "OperatorAction",
+    "PausedType",
     "State",
     "Status",
     "Trigger",
@@ -53,6 +54,9 @@ class Trigger(models.Model):
     retry_max_delay_seconds: ClassVar[float | None] = None
     # Per-class override of DJTRIGGERS_TIMEOUT_SECONDS (None: use the setting).
     timeout_seconds: ClassVar[float | None] = None
+    # At most this many triggers of the type run at once, over all workers (None:
+    # no limit); see controls.py.
+    max_concurrency: ClassVar[int | None] = None
 
     # The priority of the class's triggers unless one is given: 0 (runs first) to 9
     # (runs last); see priorities.py.
@@ -340,6 +344,28 @@ class Trigger(models.Model):
         """Cancel the trigger if it is waiting (pending or due)."""
         return self._transition(lifecycle.CANCEL, now=timezone.now())
 
+    # Pausing the type, for code; controls.py does it (and keeps the audit trail).
+
+    @classmethod
+    def pause(cls, reason: str = "", user: Any = None) -> bool:
+        """Workers stop starting triggers of this type; False if it was paused already."""
+        from . import controls  # controls builds on the models
+
+        return controls.pause(cls, reason=reason, user=user)
+
+    @classmethod
+    def resume(cls, user: Any = None, reason: str = "") -> bool:
+        """Workers start this type's triggers again; False if it was not paused."""
+        from . import controls
+
+        return controls.resume(cls, user=user, reason=reason)
+
+    @classmethod
+    def is_paused(cls) -> bool:
+        from . import controls
+
+        return controls.is_paused(cls)
+
     def _transition(self, transition: lifecycle.Transition, **params: Any) -> bool:
         qs = Trigger._base_manager.using(self._state.db or "default").filter(pk=self.pk)
         values = transition.values(**params)
@@ -537,6 +563,8 @@ class OperatorAction(models.Model):
         ENABLE = "enable", _("Enable schedule")
 
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    # The type an action on a whole type was about (pause, resume).
+    trigger_type = models.CharField(_("trigger type"), max_length=100, blank=True)
     # Who acted, as text rather than a foreign key: the core needs no auth app
     # (a worker-only service has none), and the audit outlives the user.
     user_pk = models.CharField(_("user pk"), max_length=64, blank=True)
@@ -586,3 +614,37 @@ class OperatorAction(models.Model):
         if user is None or user.pk is None:
             return {"user_pk": "", "username": ""}
         return {"user_pk": str(user.pk), "username": user.get_username()}
+
+
+class PausedType(models.Model):
+    """A trigger type the workers do not start (see controls.py): one row while it is paused."""
+
+    trigger_type = models.CharField(_("trigger type"), max_length=100, unique=True)
+    paused_at = models.DateTimeField(_("paused at"), default=timezone.now)
+    # Who paused it, as text like OperatorAction's.
+    user_pk = models.CharField(_("user pk"), max_length=64, blank=True)
+    username = models.CharField(_("username"), max_length=150, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("paused type")
+        verbose_name_plural = _("paused types")
+        ordering = ["trigger_type"]
+        permissions = [("pause_trigger_type", "Can pause and resume trigger types")]
+
+    def __str__(self) -> str:
+        return self.trigger_type
+
+
+class TypeSlot(models.Model):
+    """One row per type with a ``max_concurrency``: the claim locks it while it counts
+    the type's running triggers, so two workers never both take the last free slot."""
+
+    trigger_type = models.CharField(_("trigger type"), max_length=100, unique=True)
+
+    class Meta:
+        verbose_name = _("type slot")
+        verbose_name_plural = _("type slots")
+
+    def __str__(self) -> str:
+        return self.trigger_type

@@ -25,8 +25,9 @@ before it have run, at a tenth of the workers' pace.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connections
 from django.db.models import QuerySet
@@ -106,20 +107,55 @@ def levels_due(scheduled: QuerySet[Any], cutoff: datetime) -> list[int]:
         return sorted(row[0] for row in cursor.fetchall())
 
 
+class Due(NamedTuple):
+    """A due row a claim may take, with what orders it."""
+
+    priority: int
+    process_after: datetime
+    pk: Any
+    run_alone: bool
+
+
+FIELDS = ("priority", "process_after", "pk", "run_alone")
+
+
+def claim_order(oldest_first: bool) -> Callable[[Due], tuple[Any, ...]]:
+    """How claimed rows of several queries are merged: as each query orders them."""
+    if oldest_first:
+        return lambda row: (row.process_after, row.pk)
+    return lambda row: (row.priority, row.process_after, row.pk)
+
+
+def _locking(scheduled: QuerySet[Any], cutoff: datetime) -> QuerySet[Any]:
+    return scheduled.filter(process_after__lte=cutoff).select_for_update(skip_locked=True)
+
+
 def claim_in_order(
     scheduled: QuerySet[Any], cutoff: datetime, limit: int, *, oldest_first: bool
-) -> list[Any]:
-    """Up to ``limit`` (pk, run_alone) of the due rows: by priority, then by
-    process_after, one range scan per priority that has due rows (see the module's
-    docstring); or, ``oldest_first``, by process_after alone. ``scheduled``: the
-    scheduled rows a worker may take, unlocked."""
-    locking = scheduled.filter(process_after__lte=cutoff).select_for_update(skip_locked=True)
+) -> list[Due]:
+    """Up to ``limit`` of the due rows, locked: by priority, then by process_after,
+    one range scan per priority that has due rows (see the module's docstring);
+    or, ``oldest_first``, by process_after alone. ``scheduled``: the scheduled
+    rows a worker may take, unlocked."""
+    locking = _locking(scheduled, cutoff)
     if oldest_first:
-        return list(locking.order_by("process_after").values_list("pk", "run_alone")[:limit])
-    found: list[Any] = []
+        return _rows(locking.order_by("process_after"), limit)
+    found: list[Due] = []
     for level in levels_due(scheduled, cutoff):
-        rows = locking.filter(priority=level).order_by("process_after")
-        found += rows.values_list("pk", "run_alone")[: limit - len(found)]
+        found += _rows(locking.filter(priority=level).order_by("process_after"), limit - len(found))
         if len(found) >= limit:
             break
     return found
+
+
+def claim_of_one_type(
+    scheduled: QuerySet[Any], cutoff: datetime, limit: int, *, oldest_first: bool
+) -> list[Due]:
+    """Up to ``limit`` due rows of one type (a limited one, a few at a time), locked:
+    in one query, in the claim's order."""
+    order = ("process_after",) if oldest_first else ("priority", "process_after")
+    return _rows(_locking(scheduled, cutoff).order_by(*order), limit)
+
+
+def _rows(rows: QuerySet[Any], limit: int) -> list[Due]:
+    return [Due(*row) for row in rows.values_list(*FIELDS)[:limit]]

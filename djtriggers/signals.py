@@ -21,7 +21,8 @@ Arguments (besides ``sender``):
 - ``lease_lost``: (sender ``Trigger``) ``pks``, ``worker`` (whose lease ended)
   and ``found_by`` (the worker that took the triggers back).
 - ``operator_action``: (sender ``Trigger``) ``action`` (its name), ``user``
-  (None for code), ``changed`` and ``skipped`` (counts).
+  (None for code), ``changed`` and ``skipped`` (counts); ``pause`` and ``resume``
+  also ``trigger_type``.
 - ``worker_started`` / ``worker_stopped``: (sender the worker's class)
   ``worker`` (its name); ``worker_stopped`` also ``counts`` (engine.Counts).
 """

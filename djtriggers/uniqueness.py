@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 
 from .exceptions import UnknownTriggerType
 from .registry import trigger_class
@@ -122,9 +122,14 @@ def create_unique(
 
 def holder_of(queryset: Any, trigger: Any) -> Any:
     """The unfinished trigger holding ``trigger``'s key (None: there is none now)."""
-    return queryset.filter(
-        trigger_type=trigger.trigger_type, unfinished_key=trigger.trigger_key
-    ).first()
+    holders = queryset.filter(trigger_type=trigger.trigger_type, unfinished_key=trigger.trigger_key)
+    connection = connections[queryset.db]
+    if connection.vendor == "mysql" and connection.in_atomic_block:  # pragma: no cover - MariaDB
+        # InnoDB's REPEATABLE READ: inside the caller's transaction a plain read sees
+        # its snapshot, without a holder committed since; a locking read sees it (and
+        # locks no more than the failed insert already did: the holder's index entry).
+        holders = holders.select_for_update()
+    return holders.first()
 
 
 def blocked(queryset: Any, pks: list[Any]) -> set[Any]:

@@ -87,8 +87,13 @@ def test_query_count_grows_with_chunks_not_rows(django_assert_max_num_queries):
 
 def test_table__one_entry_per_action_named_as_its_operator_action_kind():
     assert list(actions.ACTIONS) == ["reprocess", "reschedule", "cancel", "process", "priority"]
-    # ... and one more kind: a correction of a trigger's own data (djtriggers.corrections).
-    assert {*actions.ACTIONS, OperatorAction.Kind.EDIT} <= set(OperatorAction.Kind.values)
+    # ... and more kinds: a correction of a trigger's own data (djtriggers.corrections),
+    # a type paused and resumed (djtriggers.controls), and issue 10's others.
+    assert set(OperatorAction.Kind.values) - set(actions.ACTIONS) >= {
+        OperatorAction.Kind.EDIT,
+        OperatorAction.Kind.PAUSE,
+        OperatorAction.Kind.RESUME,
+    }
     assert actions.get("cancel") is actions.CANCEL
     with pytest.raises(ValueError, match="Unknown operator action 'delete'; use one of"):
         actions.get("delete")

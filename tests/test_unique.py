@@ -1,8 +1,9 @@
+import threading
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from djtriggers import lifecycle, uniqueness
@@ -160,6 +161,39 @@ def test_create_unique__loops_when_the_holder_finished_in_between(monkeypatch):
     monkeypatch.setattr(uniqueness, "holder_of", holder_of)
     trigger, created = UniqueSourceTrigger.objects.create_unique(source="a")
     assert created and trigger.pk != holder.pk and reads == ["source=a"]
+
+
+def isolation(connection, level):
+    if connection.vendor == "mysql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET SESSION TRANSACTION ISOLATION LEVEL {level}")
+
+
+def test_create_unique__in_a_transaction_finds_a_holder_committed_since_it_began():
+    # On MariaDB a plain read in the caller's transaction would not see the holder
+    # (REPEATABLE READ's snapshot), and create_unique would give up.
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite has one writer at a time: the other could not commit")
+
+    def elsewhere():
+        try:
+            UniqueSourceTrigger.objects.create_unique(source="a")
+        finally:
+            connections.close_all()
+
+    # Django's MySQL backend asks for READ COMMITTED; a project may configure InnoDB's default.
+    isolation(connection, "REPEATABLE READ")
+    try:
+        with transaction.atomic():
+            assert not Trigger.objects.exists()  # the snapshot, before the other commits
+            other = threading.Thread(target=elsewhere)
+            other.start()
+            other.join()
+            trigger, created = UniqueSourceTrigger.objects.create_unique(source="a")
+    finally:
+        isolation(connection, "READ COMMITTED")
+    assert not created
+    assert Trigger.objects.get() == trigger
 
 
 def test_create_unique__gives_up_on_another_integrity_error():

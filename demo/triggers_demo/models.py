@@ -81,6 +81,32 @@ class MonthlyReport(Trigger):
         return f"report for {self.source} sent"
 
 
+class PartnerSync(Trigger):
+    """Syncs an order to a partner; the demo pauses this type (the partner's API is down)."""
+
+    class Meta:
+        proxy = True
+
+    typed = "partner_sync"
+
+    def _process(self, dictionary={}):  # noqa: B006
+        return f"synced {self.source}"
+
+
+class RateLimitedExport(Trigger):
+    """Calls a rate-limited API: at most two run at once, over all workers."""
+
+    class Meta:
+        proxy = True
+
+    typed = "rate_limited_export"
+    max_concurrency = 2
+
+    def _process(self, dictionary={}):  # noqa: B006
+        time.sleep(4)
+        return f"exported {self.source}"
+
+
 class FraudAlert(Trigger):
     """Urgent: runs before every other due trigger (priority 0 runs first, 9 last)."""
 

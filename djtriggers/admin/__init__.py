@@ -6,7 +6,7 @@ Register it (or a subclass) for your concrete trigger models too, and add
 
 from django.contrib import admin
 
-from ..models import Trigger
+from ..models import PausedType, Trigger
 from .actions import (
     cancel_triggers,
     process_triggers_now,
@@ -15,12 +15,15 @@ from .actions import (
     reschedule_triggers,
 )
 from .options import TriggerAdmin
+from .pausing import PausedTypeAdmin, pause_trigger_types
 from .source import SourceTriggersMixin
 
 __all__ = [
+    "PausedTypeAdmin",
     "SourceTriggersMixin",
     "TriggerAdmin",
     "cancel_triggers",
+    "pause_trigger_types",
     "process_triggers_now",
     "reprocess_triggers",
     "reprocess_triggers_paced",
@@ -28,3 +31,4 @@ __all__ = [
 ]
 
 admin.site.register(Trigger, TriggerAdmin)
+admin.site.register(PausedType, PausedTypeAdmin)

@@ -32,6 +32,7 @@ from .optional import ImportExport
 from .owndata import columns, listed_type, own_field_names, related, search
 from .pages import REPROCESS_BUTTON, TriggerPageMixin
 from .paginator import CappedPaginator
+from .pausing import PausePermissionMixin, pause_trigger_types, paused_notice
 from .templates import template_names
 
 # What an operator may edit on a trigger's page; every other field the engine owns.
@@ -125,7 +126,7 @@ class TriggerChangeForm(_ModelForm):
         return when
 
 
-class TriggerAdmin(TriggerPageMixin, ImportExport, _ModelAdmin):
+class TriggerAdmin(PausePermissionMixin, TriggerPageMixin, ImportExport, _ModelAdmin):
     """The operators' admin for triggers; register it for your concrete subclasses too.
 
     ``admin.site.register(PayBill, TriggerAdmin)`` shows a subclass's own
@@ -173,6 +174,7 @@ class TriggerAdmin(TriggerPageMixin, ImportExport, _ModelAdmin):
         reschedule_triggers,
         cancel_triggers,
         process_triggers_now,
+        pause_trigger_types,
         change_priority,
     ]
     paginator = CappedPaginator
@@ -237,6 +239,8 @@ class TriggerAdmin(TriggerPageMixin, ImportExport, _ModelAdmin):
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         response = super().changelist_view(request, extra_context)
+        if request.method == "GET" and request.GET.get("type"):
+            paused_notice(self, request, request.GET["type"])
         # type(self): import-export sets the instance's change_list_template to its
         # own page, which extends the template named ``ie_base_change_list_template``.
         if not isinstance(response, TemplateResponse) or type(self).change_list_template:

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     (trigger_key, unfinished_key and its unique index); an operator action's new priority."""
 
     dependencies = [
-        ('djtriggers', '0014_kinds'),
+        ('djtriggers', '0015_pause_limit'),
     ]
 
     operations = [

@@ -34,7 +34,7 @@ from tests.dashboard.conftest import (
     rows,
 )
 from tests.factories import cancelled, due, failed, make, pending, processed, running, worker
-from tests.testapp.models import BreakfastTrigger
+from tests.testapp.models import BreakfastTrigger, CountingTrigger, NoopTrigger
 
 pytestmark = pytest.mark.django_db
 
@@ -349,7 +349,12 @@ def test_health__nothing_due_and_no_workers_is_healthy(client, viewer):
     failed()
     response = client.get(HEALTH)
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "problems": [], "oldest_due_age_seconds": None}
+    assert response.json() == {
+        "status": "ok",
+        "problems": [],
+        "oldest_due_age_seconds": None,
+        "paused": [],
+    }
 
 
 def test_health__due_with_a_recent_heartbeat_is_healthy(client, viewer):
@@ -709,9 +714,10 @@ def busy(request):
 # oldest), the counts per state, the lags (3: processed from the counters and this
 # minute's rows, the percentiles), upcoming, failure groups (2), workers, throughput;
 # the list (1); the summary: the due split (2), counts, oldest due (2), workers.
-QUERIES = {"page": 14, "live": 13, "list": 3, "summary": 8}
+# The page and the live fragment: and the paused types (with their backlog when any are).
+QUERIES = {"page": 15, "live": 14, "list": 3, "summary": 8}
 if connection.vendor == "mysql":  # the failure groups: the counters, then their rows
-    QUERIES = {**QUERIES, "page": 15, "live": 14}
+    QUERIES = {**QUERIES, "page": 16, "live": 15}
 
 
 def test_queries__page(client, root, busy, django_assert_num_queries):
@@ -809,3 +815,35 @@ def test_failure_group_of_a_type_without_a_class__its_link_lists_it(client, root
     assert "?status=failed&amp;type=billing.removed" in page
     response = client.get(INDEX, {"status": "failed", "type": "billing.removed"}, headers=LIST)
     assert rows(response.content) == [gone.pk]
+
+
+def test_health__a_paused_type_with_an_old_backlog_is_503_naming_it(client, viewer, settings):
+    settings.DJTRIGGERS_HEALTH_MAX_DUE_AGE_SECONDS = 60
+    due(process_after=timezone.now() - timedelta(seconds=600))
+    due(CountingTrigger, process_after=timezone.now() - timedelta(seconds=10))
+    worker(seconds_ago=1)
+    NoopTrigger.pause(reason="partner down")
+    CountingTrigger.pause()
+    response = client.get(HEALTH)
+    assert response.status_code == 503
+    data = response.json()
+    [problem] = data["problems"]
+    assert re.fullmatch(
+        r"noop is paused and its oldest due trigger has waited 60\ds \(more than 60s; 1 due\)",
+        problem,
+    )
+    assert data["oldest_due_age_seconds"] is None  # the others: nothing due
+    assert [(p["trigger_type"], p["due"], p["reason"]) for p in data["paused"]] == [
+        ("counting", 1, ""),
+        ("noop", 1, "partner down"),
+    ]
+
+
+def test_health__a_paused_type_without_an_old_backlog_is_reported_and_healthy(client, viewer):
+    NoopTrigger.pause()
+    response = client.get(HEALTH)
+    assert response.status_code == 200
+    [paused] = response.json()["paused"]
+    assert paused["trigger_type"] == "noop"
+    assert paused["due"] == 0
+    assert paused["oldest_due_age_seconds"] is None

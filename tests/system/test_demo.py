@@ -183,6 +183,22 @@ def count(db: Path, table_and_where: str) -> int:
         return connection.execute(f"SELECT count(*) FROM {table_and_where}").fetchone()[0]
 
 
+def test_load_demo_triggers__a_paused_type_with_a_backlog_and_a_limited_type(demo_app):
+    from demo.triggers_demo.models import RateLimitedExport
+    from djtriggers import controls
+
+    load()
+
+    [paused] = controls.paused_with_backlog()
+    assert paused.trigger_type == "partner_sync"
+    assert paused.due == 8
+    assert "Partner API down" in paused.row.reason
+    assert controls.limits() == {"rate_limited_export": 2}
+    assert RateLimitedExport.objects.due().count() == 6
+    load(reset=True)
+    assert controls.paused_types() == {"partner_sync"}
+
+
 def test_load_demo_triggers__priorities_and_a_unique_key(demo_app):
     load()
 

@@ -222,6 +222,57 @@ class ScriptedTrigger(Trigger):
         return "ok"
 
 
+class Span(models.Model):
+    """When one run of a LimitedTrigger or SpanTrigger started and ended (time.time())."""
+
+    trigger_id = models.BigIntegerField(db_index=True)
+    trigger_type = models.CharField(max_length=100)
+    pid = models.IntegerField()
+    started = models.FloatField()
+    ended = models.FloatField()
+
+
+def _record_span(trigger):
+    import os
+    import time
+
+    started = time.time()
+    if trigger.source:
+        time.sleep(float(trigger.source))
+    Span.objects.create(
+        trigger_id=trigger.pk,
+        trigger_type=trigger.trigger_type,
+        pid=os.getpid(),
+        started=started,
+        ended=time.time(),
+    )
+
+
+class LimitedTrigger(Trigger):
+    """At most two run at once; records its span, sleeping ``source`` seconds."""
+
+    class Meta:
+        proxy = True
+
+    typed = "limited"
+    max_concurrency = 2
+
+    def _process(self, dictionary):
+        _record_span(self)
+
+
+class SpanTrigger(Trigger):
+    """Records its span like LimitedTrigger, without a limit."""
+
+    class Meta:
+        proxy = True
+
+    typed = "span"
+
+    def _process(self, dictionary):
+        _record_span(self)
+
+
 class UrgentTrigger(Trigger):
     """A class whose triggers run before the default ones."""
 

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('djtriggers', '0016_priority_unique'),
-        ('triggers_demo', '0001_initial'),
+        ('triggers_demo', '0002_limited_and_paused'),
     ]
 
     operations = [

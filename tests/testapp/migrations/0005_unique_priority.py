@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('djtriggers', '0016_priority_unique'),
-        ('testapp', '0003_scriptedtrigger'),
+        ('testapp', '0004_limited'),
     ]
 
     operations = [

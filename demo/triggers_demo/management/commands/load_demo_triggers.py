@@ -15,13 +15,15 @@ from demo.triggers_demo.models import (
     FraudAlert,
     MonthlyReport,
     Newsletter,
+    PartnerSync,
     PayBill,
+    RateLimitedExport,
     SyncCustomer,
     WaitForStock,
 )
-from djtriggers import lifecycle
+from djtriggers import controls, lifecycle
 from djtriggers.exceptions import ProcessError
-from djtriggers.models import State, Trigger
+from djtriggers.models import PausedType, State, Trigger
 
 
 class Command(BaseCommand):
@@ -45,6 +47,7 @@ class Command(BaseCommand):
         # Quiet: the failed samples log a traceback per try.
         with transaction.atomic(), quiet("djtriggers", unless=options["verbosity"] > 1):
             Trigger._base_manager.all().delete()  # subclass rows, attempts and results too
+            PausedType.objects.all().delete()
             load_samples()
         counts = Trigger.objects.status_counts()
         summary = ", ".join(f"{count} {status}" for status, count in counts.items())
@@ -103,6 +106,18 @@ def load_samples():
     last_try.save(update_fields=["number_of_tries"])
     # A row whose class was removed from the code: the worker fails it with a hint.
     Trigger.objects.create(trigger_type="legacy_sms_reminder", source="customer$77")
+
+    # Paused: the partner's API is down, so an operator paused the type; its due
+    # triggers pile up (see the dashboard's banner) until someone resumes it.
+    for order in range(2001, 2009):
+        PartnerSync.objects.create(
+            source=f"order${order}", process_after=now - timedelta(minutes=40 - order % 10)
+        )
+    controls.pause(PartnerSync, reason="Partner API down since 03:10 (incident #4711)")
+
+    # Limited: at most two exports run at once; the others wait their turn.
+    for batch in range(1, 7):
+        RateLimitedExport.objects.create(source=f"export$batch-{batch}")
 
     # Priorities (0 runs first, 9 last): the alerts run before everything else due,
     # the newsletters after it; one breakfast was given a priority of its own.
