@@ -32,6 +32,7 @@ from .templates import template_names
 
 CHUNK = 2000
 IMPORT_TEMPLATE = "djtriggers/admin/import_triggers.html"
+EXPORT_TEMPLATE = "djtriggers/admin/export_triggers.html"
 
 
 class TriggerImportExportMixin(ImportExportMixin):
@@ -39,6 +40,7 @@ class TriggerImportExportMixin(ImportExportMixin):
     # Ours whatever the project's IMPORT_FORMATS / EXPORT_FORMATS say: they stream and escape.
     import_formats = [TriggerCSV, TriggerJSON, TriggerXLSX]
     export_formats = [TriggerCSV, TriggerJSON, TriggerXLSX]
+    export_template_name = EXPORT_TEMPLATE
 
     # Exporting shows what viewing shows; importing adds triggers.
     def has_export_permission(self, request: HttpRequest) -> bool:

@@ -143,6 +143,9 @@ class PausedTypeAdmin(PausePermissionMixin, admin.ModelAdmin):  # type: ignore[t
     actions = [resume_types]
     ordering = ["trigger_type"]
 
+    class Media:
+        css = {"all": ["djtriggers/admin.css"]}
+
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
