@@ -65,6 +65,15 @@ else:  # not subscriptable at run time
 
 
 class TriggerChangeForm(_ModelForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields.get("process_after")
+        if field is not None:
+            # The admin's date and time boxes share one <label>, which names neither.
+            date, time = field.widget.widgets
+            date.attrs["aria-label"] = gettext("Process after: date")
+            time.attrs["aria-label"] = gettext("Process after: time")
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         trigger = self.instance
