@@ -67,10 +67,10 @@ else:  # not subscriptable at run time
 class TriggerChangeForm(_ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields.get("process_after")
-        if field is not None:
+        widget = self.fields["process_after"].widget if "process_after" in self.fields else None
+        if isinstance(widget, forms.MultiWidget):
             # The admin's date and time boxes share one <label>, which names neither.
-            date, time = field.widget.widgets
+            date, time = widget.widgets
             date.attrs["aria-label"] = gettext("Process after: date")
             time.attrs["aria-label"] = gettext("Process after: time")
 

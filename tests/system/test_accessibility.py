@@ -403,3 +403,14 @@ def test_keyboard__reprocess_from_the_admin_list_and_confirm(rows, pages, site):
     expect(page.locator(".messagelist")).to_contain_text("1 reprocessed")
     failed.refresh_from_db()
     assert failed.state == "scheduled"
+
+
+@pytest.mark.parametrize(
+    "name", ["list-paybill", "failed-trigger", "cancel-confirmation", "export"]
+)
+def test_admin__pages_of_ours_need_no_excuse(name, rows, pages, site):
+    """Only Django's own widgets need the baseline: these pages pass every rule as they are."""
+    page = pages("light", "/admin/")
+    ADMIN_PAGES[name](page, site, rows)
+    violations = audit(page)
+    assert not violations, f"{name} (light, nothing excused):\n{describe(violations)}"
