@@ -257,14 +257,19 @@ def runnable(schedule: Schedule) -> str:
 
 
 def slot_key(schedule: Schedule, slot: datetime) -> str:
-    """The source of the trigger of one slot, unique per schedule and slot."""
+    """The key of one slot of ``schedule``: unique per schedule and slot (minutes, UTC)."""
     return f"schedule:{schedule.pk}:{slot.astimezone(UTC):%Y-%m-%dT%H:%M}"
 
 
 def _create_for_slot(schedule: Schedule, slot: datetime, using: str) -> Trigger:
-    """The one trigger of ``schedule``'s ``slot``, due at the slot."""
+    """The one trigger of ``schedule``'s ``slot``, due at the slot.
+
+    Its source is ``schedule$<pk>$<slot in UTC>``: the admin's search for
+    ``schedule$<pk>$`` lists a schedule's triggers along the source index.
+    """
     cls = trigger_classes()[schedule.trigger_type][0]
-    trigger = cls(process_after=slot, source=slot_key(schedule, slot))
+    trigger = cls(process_after=slot)
+    trigger.set_source("schedule", schedule.pk, f"{slot.astimezone(UTC):%Y-%m-%dT%H:%M}")
     trigger.save(using=using)
     return trigger
 
@@ -472,5 +477,5 @@ def outcome(schedule: Schedule, now: datetime | None = None) -> Status | None:
 
 
 def triggers_of(schedule: Schedule) -> str:
-    """The source prefix shared by ``schedule``'s triggers (the admin's ``source`` filter)."""
-    return f"schedule:{schedule.pk}:"
+    """The source prefix of ``schedule``'s triggers (a search term of the admin's list)."""
+    return f"schedule${schedule.pk}$"

@@ -271,3 +271,17 @@ class SpanTrigger(Trigger):
 
     def _process(self, dictionary):
         _record_span(self)
+
+
+class LeapDayTrigger(Trigger):
+    """Declares a schedule that never comes during a test run (noon on 29 February)."""
+
+    class Meta:
+        proxy = True
+
+    typed = "leap_day"
+    schedule = "0 12 29 2 *"
+    schedule_timezone = "Europe/Brussels"
+
+    def _process(self, dictionary):
+        return "a leap day"
