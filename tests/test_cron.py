@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -71,7 +72,9 @@ def test_zone__iana_names_only():
 
 
 def test_next_slot__strictly_after_in_utc():
-    assert cron.next_slot("*/15 * * * *", "UTC", utc(2026, 12, 4, 12, 0)) == utc(2026, 12, 4, 12, 15)
+    assert cron.next_slot("*/15 * * * *", "UTC", utc(2026, 12, 4, 12, 0)) == utc(
+        2026, 12, 4, 12, 15
+    )
     assert cron.next_slot("*/15 * * * *", "UTC", utc(2026, 12, 4, 12, 14, 59, 999999)) == utc(
         2026, 12, 4, 12, 15
     )
@@ -121,9 +124,12 @@ def test_fixed_time_job_in_the_repeated_hour__runs_once_on_its_first_pass(tz, da
     after_second_pass_began = first + timedelta(minutes=45)  # wall clock back before 02:30
     again = cron.next_slot("30 2 * * *" if "Brussels" in tz else "30 1 * * *", tz, first)
     assert again is not None and again - first > timedelta(hours=23)
-    assert cron.next_slot(
-        "30 2 * * *" if "Brussels" in tz else "30 1 * * *", tz, after_second_pass_began
-    ) == again
+    assert (
+        cron.next_slot(
+            "30 2 * * *" if "Brussels" in tz else "30 1 * * *", tz, after_second_pass_began
+        )
+        == again
+    )
 
 
 @pytest.mark.parametrize(
@@ -133,7 +139,7 @@ def test_fixed_time_job_in_the_repeated_hour__runs_once_on_its_first_pass(tz, da
 def test_interval_job__every_15_minutes_of_real_time_through_the_gap(tz, gap_utc):
     found = slots("*/15 * * * *", tz, gap_utc - timedelta(hours=1), gap_utc + timedelta(hours=1))
     # Every 15 minutes of elapsed time, nothing repeated, nothing lost.
-    assert [b - a for a, b in zip(found, found[1:], strict=False)] == [timedelta(minutes=15)] * 7
+    assert [b - a for a, b in itertools.pairwise(found)] == [timedelta(minutes=15)] * 7
     assert len(set(found)) == 8
     # The local clock jumps from 01:45 (02:00 does not exist) to 03:00.
     assert local(tz, found)[2:4] == (
@@ -148,8 +154,10 @@ def test_interval_job__every_15_minutes_of_real_time_through_the_gap(tz, gap_utc
     [("Europe/Brussels", utc(2026, 10, 25, 1)), ("America/New_York", utc(2026, 11, 1, 6))],
 )
 def test_interval_job__every_15_minutes_of_real_time_through_the_repeated_hour(tz, repeat_utc):
-    found = slots("*/15 * * * *", tz, repeat_utc - timedelta(hours=1), repeat_utc + timedelta(hours=1))
-    assert [b - a for a, b in zip(found, found[1:], strict=False)] == [timedelta(minutes=15)] * 7
+    found = slots(
+        "*/15 * * * *", tz, repeat_utc - timedelta(hours=1), repeat_utc + timedelta(hours=1)
+    )
+    assert [b - a for a, b in itertools.pairwise(found)] == [timedelta(minutes=15)] * 7
     # The wall clock shows the repeated hour twice, once per offset.
     shown = local(tz, found)
     assert len(set(shown)) == 8

@@ -1,4 +1,4 @@
-"""Recurring schedules in process (djtriggers.schedules); the workers: tests/system/test_schedules.py."""
+"""Recurring schedules in process (djtriggers.schedules); workers: tests/system/test_schedules."""
 
 from __future__ import annotations
 
@@ -184,7 +184,10 @@ def test_fire__one_trigger_at_the_slot_and_the_next_slot_after_now():
         utc(2026, 12, 4, 12, 0),
         pk,
     )
-    assert schedules.slot_key(schedule, utc(2026, 12, 4, 12)) == f"schedule:{schedule.pk}:2026-12-04T12:00"
+    assert (
+        schedules.slot_key(schedule, utc(2026, 12, 4, 12))
+        == f"schedule:{schedule.pk}:2026-12-04T12:00"
+    )
 
 
 def test_fire__a_slot_read_before_someone_else_won_it_makes_nothing():
@@ -388,7 +391,7 @@ def test_disable_and_enable__audited_with_who_why_and_the_schedule(
 def test_disable__needs_the_change_permission_and_a_short_reason():
     schedule = added(next_run_at=utc(2026, 1, 1))
     nobody = User.objects.create_user("nobody", is_staff=True)
-    with pytest.raises(PermissionDenied, match="djtriggers.change_schedule"):
+    with pytest.raises(PermissionDenied, match=r"djtriggers\.change_schedule"):
         schedules.disable(schedule, user=nobody)
     with pytest.raises(ValueError, match="Shorten the reason"):
         schedules.disable(schedule, reason="x" * 1001)
