@@ -714,10 +714,11 @@ def busy(request):
 # oldest), the counts per state, the lags (3: processed from the counters and this
 # minute's rows, the percentiles), upcoming, failure groups (2), workers, throughput;
 # the list (1); the summary: the due split (2), counts, oldest due (2), workers.
-# The page and the live fragment: and the paused types (with their backlog when any are).
-QUERIES = {"page": 15, "live": 14, "list": 3, "summary": 8}
+# The page and the live fragment: and the paused types (with their backlog when any are),
+# and the schedules with their last outcomes (1).
+QUERIES = {"page": 16, "live": 15, "list": 3, "summary": 8}
 if connection.vendor == "mysql":  # the failure groups: the counters, then their rows
-    QUERIES = {**QUERIES, "page": 16, "live": 15}
+    QUERIES = {**QUERIES, "page": 17, "live": 16}
 
 
 def test_queries__page(client, root, busy, django_assert_num_queries):
