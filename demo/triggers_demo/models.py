@@ -105,3 +105,17 @@ class RateLimitedExport(Trigger):
     def _process(self, dictionary={}):  # noqa: B006
         time.sleep(4)
         return f"exported {self.source}"
+
+
+class Heartbeat(Trigger):
+    """Checks the partner's status page every five minutes: a recurring schedule."""
+
+    class Meta:
+        proxy = True
+
+    typed = "heartbeat"
+    schedule = "*/5 * * * *"
+    schedule_timezone = "Europe/Brussels"
+
+    def _process(self, dictionary={}):  # noqa: B006
+        return "partner status page: up"
