@@ -219,7 +219,7 @@ class ScheduleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             return gettext("none (disabled)")
         why = schedules.runnable(obj)
         if why:
-            return gettext("none: %(why)s") % {"why": why}
+            return gettext("not run: %(why)s") % {"why": why}
         return when(obj.next_run_at, obj.time_zone)
 
     @admin.display(description=_("last run"), ordering="last_run_at")

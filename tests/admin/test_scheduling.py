@@ -53,7 +53,7 @@ def test_list__next_and_last_run_on_the_schedule_clock_and_the_last_outcome(clie
     assert f'href="/admin/djtriggers/trigger/{trigger.pk}/change/"' in html
     assert "djt-badge djt-failed" in html
     assert "trigger #1000000 (deleted)" in html
-    assert "none: no class has this type" in html
+    assert "not run: no class has this type" in html
     assert "none (disabled)" in html
     assert "declared by its class" in html and "added here" in html
     assert {o.pk for o in response.context["cl"].result_list} >= {row.pk, gone.pk, off.pk}

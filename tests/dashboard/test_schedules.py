@@ -42,11 +42,11 @@ def test_panel__each_schedule_with_next_last_and_outcome(client, root):
     html = client.get(INDEX, headers=LIVE).content.decode()
     assert "Schedules" in html
     assert "<code>*/15 * * * *</code> Europe/Brussels" in html
-    assert "(in 9m " in html
+    assert "(due in 9m " in html
     assert f'href="/admin/djtriggers/trigger/{failed.pk}/change/"' in html
     assert "djt-badge djt-failed" in html
     assert "#1000000 (deleted)" in html
-    assert "none: no class has this type" in html
+    assert "not run: no class has this type" in html
     assert url(row.pk, "disable") in html and url(off.pk, "enable") in html
     assert url(gone.pk, "disable") in html
 
