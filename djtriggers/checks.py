@@ -203,6 +203,14 @@ def _logger_problem(path: object) -> str | None:
     return None
 
 
+# The ids of what schedules.problems finds in a class's schedule.
+SCHEDULE_PROBLEMS = {
+    "expression": "djtriggers.E018",
+    "zone": "djtriggers.E019",
+    "type": "djtriggers.E020",
+}
+
+
 def _abstract_subclasses(cls: type[Trigger]) -> list[type[Trigger]]:
     found: list[type[Trigger]] = []
     for sub in cls.__subclasses__():
@@ -221,5 +229,6 @@ def check_schedules(**kwargs: Any) -> list[Error]:
     errors: list[Error] = []
     for cls in [*_abstract_subclasses(Trigger), *installed]:
         for problem in schedules.problems(cls):
-            errors.append(Error(problem.message, hint=problem.hint, obj=cls, id=problem.id))
+            error_id = SCHEDULE_PROBLEMS[problem.kind]
+            errors.append(Error(problem.message, hint=problem.hint, obj=cls, id=error_id))
     return errors

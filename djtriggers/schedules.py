@@ -96,13 +96,14 @@ def own_data(cls: type[Trigger]) -> list[str]:
 
 @dataclass(frozen=True)
 class Problem:
-    id: str
+    # What is wrong: "expression" (or catch-up), "zone", or "type" (abstract, own data).
+    kind: str
     message: str
     hint: str
 
 
 def problems(cls: type[Trigger]) -> list[Problem]:
-    """What is wrong with the schedule ``cls`` declares (the system checks' E018 to E020)."""
+    """What is wrong with the schedule ``cls`` declares (system checks E018 to E020)."""
     found = declaration(cls)
     if found is None:
         return []
@@ -112,11 +113,11 @@ def problems(cls: type[Trigger]) -> list[Problem]:
         cron.expand(found.expression)
     except cron.CronError as exc:
         hint = "Write five fields (minute hour day-of-month month day-of-week) or @hourly etc."
-        result.append(Problem("djtriggers.E018", f"{name}.schedule: {exc}", hint))
+        result.append(Problem("expression", f"{name}.schedule: {exc}", hint))
     if found.catch_up not in CATCH_UPS:
         result.append(
             Problem(
-                "djtriggers.E018",
+                "expression",
                 f"{name}.schedule_catch_up = {found.catch_up!r} is not valid.",
                 'Set "one" (one run for all missed slots, the default) or "none" '
                 "(skip missed slots).",
@@ -127,7 +128,7 @@ def problems(cls: type[Trigger]) -> list[Problem]:
     except cron.CronError as exc:
         result.append(
             Problem(
-                "djtriggers.E019",
+                "zone",
                 f"{name}.schedule_timezone: {exc}",
                 "Set schedule_timezone to an IANA name, or remove it to use TIME_ZONE.",
             )
@@ -140,7 +141,7 @@ def _needs_data(cls: type[Trigger]) -> list[Problem]:
     if cls._meta.abstract:
         return [
             Problem(
-                "djtriggers.E020",
+                "type",
                 f"{cls.__name__} is abstract and declares a schedule: it has no type to create.",
                 "Declare the schedule on each concrete or proxy subclass that should run.",
             )
@@ -150,7 +151,7 @@ def _needs_data(cls: type[Trigger]) -> list[Problem]:
         return []
     return [
         Problem(
-            "djtriggers.E020",
+            "type",
             f"{cls.__name__} declares a schedule but its triggers need their own data "
             f"({', '.join(missing)}): a schedule creates them with none.",
             "Give those fields defaults (or null=True), or create these triggers in code.",
