@@ -99,16 +99,15 @@ def next_slot(expression: str, tz: str, after: datetime) -> datetime | None:
 
 
 def latest_slot(expression: str, tz: str, at: datetime) -> datetime | None:
-    """The last slot at or before ``at``, in UTC (None: none before it)."""
+    """The last slot at or before ``at``, in UTC (None: none before it).
+
+    A fixed-time slot in the spring gap (02:30) is moved to the gap's end (03:00),
+    which a time after the gap is not before: the slot is never after ``at``.
+    """
     # Reverse iteration yields slots strictly before its start: start a second later.
     start = at.replace(microsecond=0) + timedelta(seconds=1)
     slots = CronSim(expand(expression), start.astimezone(zone(tz)), reverse=True)
-    for _ in range(MAX_STEPS):
-        try:
-            slot = next(slots).astimezone(UTC)
-        except StopIteration:  # pragma: no cover - cronsim stops only before the year 1
-            return None
-        # A gap's slot moved forward (02:30 -> 03:00) can lie after ``at``.
-        if slot <= at:
-            return slot
-    return None  # pragma: no cover - see MAX_STEPS
+    try:
+        return next(slots).astimezone(UTC)
+    except StopIteration:  # pragma: no cover - cronsim stops only before the year 1
+        return None

@@ -205,3 +205,15 @@ def test_when__bad_zone_shows_local_time():
 
     assert when(None, "UTC") == "-"
     assert "2026-12-04" in when(datetime(2026, 12, 4, 12, tzinfo=UTC), "Mars/Olympus")
+
+
+def test_change__only_the_catch_up_keeps_the_next_run(client, root):
+    row = added(catch_up="one")
+    response = client.post(
+        f"{LIST}{row.pk}/change/",
+        {"expression": row.expression, "time_zone": row.time_zone, "catch_up": "none"},
+    )
+    assert response.status_code == 302
+    before = row.next_run_at
+    row.refresh_from_db()
+    assert (row.catch_up, row.next_run_at) == ("none", before)
