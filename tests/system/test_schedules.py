@@ -44,8 +44,10 @@ def test_four_workers__one_trigger_per_due_slot(workers: Workers):
     )
     started = [workers.start("--poll-interval", "0.2") for _ in range(4)]
     wait_for(
-        lambda: Meal.objects.count() >= len(due)
-        and not Trigger.objects.exclude(state="processed").exists(),
+        lambda: (
+            Meal.objects.count() >= len(due)
+            and not Trigger.objects.exclude(state="processed").exists()
+        ),
         timeout=60,
         what="a processed trigger per due schedule",
     )
