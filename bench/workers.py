@@ -349,13 +349,14 @@ def explain_claim(limit: int) -> dict[str, str]:
     prefix = "EXPLAIN ANALYZE " if connection.vendor == "postgresql" else "ANALYZE "
     for query in captured.captured_queries:
         sql = query["sql"]
-        if not (sql.startswith("SELECT") and "FOR UPDATE" in sql):
+        if not (sql.startswith("SELECT") and ("FOR UPDATE" in sql or "UNION ALL" in sql)):
             continue
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(prefix + sql)
             lines = [" ".join(map(str, row)) for row in cursor.fetchall()]
             transaction.set_rollback(True)
-        plans["sweep" if "IS NULL" in sql else "due"] = "\n".join(lines)
+        name = "levels" if "UNION ALL" in sql else "sweep" if "IS NULL" in sql else "due"
+        plans[name] = "\n".join(lines)
     return plans
 
 

@@ -307,6 +307,7 @@ def group_action(request: HtmxHttpRequest, kind: str) -> HttpResponse:
         "fingerprint": fingerprint,
         "count": queryset.count(),
         "process_after": request.POST.get("process_after", ""),
+        "priority": request.POST.get("priority", ""),
     }
     form = ActionForm(action, request.POST)
     if not form.is_valid():

@@ -30,7 +30,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext, ngettext, ngettext_lazy, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from . import lifecycle, signals
+from . import lifecycle, priorities, signals, uniqueness
 from .audit import log_entries, person
 from .db import retrying_transaction
 from .exceptions import ProcessError, ProcessLaterError, TriggerDataMissing, UnknownTriggerType
@@ -66,6 +66,7 @@ class Action:
     needs_time: bool = False  # asks for the new process_after
     spreads: bool = False  # may pace the triggers over a period
     confirm: bool = False  # asks before acting, even on one trigger
+    needs_priority: bool = False  # asks for the new priority
     help: StrOrPromise = ""
 
     def allowed(self, user: Any) -> bool:
@@ -119,7 +120,19 @@ PROCESS = Action(
     None,
     help=format_lazy(_("runs in this request, at most {limit} triggers"), limit=PROCESS_NOW_LIMIT),
 )
-ACTIONS: dict[str, Action] = {a.name: a for a in (REPROCESS, RESCHEDULE, CANCEL, PROCESS)}
+# The change permission: a priority is the trigger's own setting, like its data.
+PRIORITY = Action(
+    "priority",
+    _("Change priority"),
+    _("given a new priority"),
+    ngettext_lazy("%(count)d given a new priority", "%(count)d given a new priority", "count"),
+    "change_trigger",
+    (Status.PENDING, Status.DUE, Status.FAILED),
+    priorities.PRIORITIZE,
+    needs_priority=True,
+    help=_("0 runs first, 9 runs last"),
+)
+ACTIONS: dict[str, Action] = {a.name: a for a in (REPROCESS, RESCHEDULE, CANCEL, PROCESS, PRIORITY)}
 
 # Why a trigger was left alone, by its status.
 SKIP_REASONS: dict[str, StrOrPromise] = {
@@ -132,6 +145,8 @@ SKIP_REASONS: dict[str, StrOrPromise] = {
 }
 # ... and why one that is gone was: deleted after the selection was read.
 DELETED = pgettext_lazy("why a trigger was skipped", "deleted")
+# ... and why one was not revived: another unfinished trigger has its unique key.
+KEY_TAKEN = _("its key is taken by an unfinished trigger")
 
 
 def get(name: str) -> Action:
@@ -158,9 +173,17 @@ def validate(
     when: datetime | None = None,
     spread: timedelta | None = None,
     reason: str = "",
+    priority: int | None = None,
 ) -> None:
     """Raise ActionError (saying how to fix it) unless the action can run with these values."""
     named = {"action": action.label}
+    if action.needs_priority and priority is None:
+        raise ActionError(gettext("%(action)s needs the new priority.") % named)
+    if priority is not None:
+        if not action.needs_priority:
+            raise ActionError(gettext("%(action)s takes no priority.") % named)
+        if not priorities.is_priority(priority):
+            raise ActionError(priorities.out_of_range(priority))
     if action.needs_time and when is None:
         raise ActionError(
             gettext("%(action)s needs a time: when should the triggers be processed?") % named
@@ -251,6 +274,7 @@ def perform(
     reason: str = "",
     when: datetime | None = None,
     spread: timedelta | None = None,
+    priority: int | None = None,
     chunk_size: int = CHUNK_SIZE,
 ) -> Report:
     """Take ``action`` on every trigger of ``queryset`` it applies to.
@@ -265,7 +289,7 @@ def perform(
     if action.transition is None:
         raise ValueError(f"{action.label} runs triggers: use actions.process().")
     check_permission(action, user)
-    validate(action, when=when, spread=spread, reason=reason)
+    validate(action, when=when, spread=spread, reason=reason, priority=priority)
     transition = action.transition
     report = Report(action)
     total = queryset.count() if spread else 0
@@ -275,6 +299,7 @@ def perform(
         reason=reason,
         process_after=when,
         spread=spread,
+        priority=priority,
     )
     report.audit = audit
     start = when or timezone.now()
@@ -288,6 +313,8 @@ def perform(
             now = timezone.now()
             if transition is lifecycle.CANCEL:
                 params: dict[str, Any] = {"now": now}
+            elif transition is priorities.PRIORITIZE:
+                params = {"priority": priority}
             else:
                 offset = spread * (seen / total) if spread and total else timedelta()
                 params = {"when": start + offset}
@@ -350,6 +377,12 @@ def _change(
     for status in statuses.values():
         if status not in action.statuses:
             skipped[SKIP_REASONS[status]] += 1
+    if transition is lifecycle.REVIVE and eligible:
+        # One unfinished trigger per key (uniqueness.py): a finished one whose key is
+        # taken again stays finished, rather than the database refusing the chunk.
+        taken = uniqueness.blocked(base, eligible)
+        skipped[KEY_TAKEN] += len(taken)
+        eligible = [pk for pk in eligible if pk not in taken]
     if not eligible:
         return 0, skipped
     still = functools.reduce(operator.or_, (lifecycle.status_q(s, now) for s in action.statuses))

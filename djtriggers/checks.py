@@ -1,4 +1,4 @@
-"""System checks: duplicate trigger types and bad DJTRIGGERS_ settings."""
+"""System checks: duplicate trigger types, bad DJTRIGGERS_ settings and class attributes."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.core.checks import CheckMessage, Error, Tags, register
 from django.core.checks import Warning as CheckWarning
 from django.utils.module_loading import import_string
 
+from . import priorities
 from .conf import BOUNDS, BaseSettings, settings
 from .loggers.base import TriggerLogger
 from .registry import trigger_classes
@@ -201,6 +202,57 @@ def _logger_problem(path: object) -> str | None:
     if not (isinstance(logger, type) and issubclass(logger, TriggerLogger)):
         return "which is not a TriggerLogger subclass."
     return None
+
+
+@register(Tags.models)
+def check_priorities_and_keys(**kwargs: Any) -> list[Error]:
+    """``default_priority`` is a priority; ``unique_key`` is True or names the class's fields."""
+    errors = []
+    for _typed, classes in sorted(trigger_classes().items()):
+        for cls in classes:
+            if not priorities.is_priority(cls.default_priority):
+                errors.append(
+                    Error(
+                        f"{cls.__name__}.default_priority = {cls.default_priority!r} is not a "
+                        f"priority.",
+                        hint=f"Set a whole number from {priorities.HIGHEST} (runs first) to "
+                        f"{priorities.LOWEST} (runs last), or remove it to get "
+                        f"{priorities.DEFAULT}.",
+                        obj=cls,
+                        id="djtriggers.E015",
+                    )
+                )
+            errors += _key_errors(cls)
+    return errors
+
+
+def _key_errors(cls: Any) -> list[Error]:
+    value = cls.unique_key
+    if isinstance(value, bool):
+        return []
+    if not (isinstance(value, tuple) and value and all(isinstance(v, str) for v in value)):
+        return [
+            Error(
+                f"{cls.__name__}.unique_key = {value!r} is not valid.",
+                hint="Set True (one unfinished trigger per source), a tuple of the names of "
+                'its fields (e.g. ("recipient", "amount")), or False.',
+                obj=cls,
+                id="djtriggers.E016",
+            )
+        ]
+    names = {f.name for f in cls._meta.concrete_fields}
+    unknown = [name for name in value if name not in names]
+    if not unknown:
+        return []
+    return [
+        Error(
+            f"{cls.__name__}.unique_key names {', '.join(unknown)}, which "
+            f"{'is not a field' if len(unknown) == 1 else 'are not fields'} of the class.",
+            hint=f"Name fields of {cls.__name__} (its own or Trigger's, e.g. source).",
+            obj=cls,
+            id="djtriggers.E017",
+        )
+    ]
 
 
 # The ids of what schedules.problems finds in a class's schedule.

@@ -25,7 +25,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from . import controls, lifecycle, signals
+from . import controls, lifecycle, priorities, signals
 from .attempts import Attempt, Outcome, WorkerLost, run_attempt, save_attempts
 from .conf import settings
 from .db import write_transaction
@@ -104,6 +104,7 @@ class Engine:
         self._pace: float | None = None  # triggers per second, measured per group
         self.last_group_size = 0
         self.held: set[Any] = set()  # claimed and not yet finished or released
+        self.claims = 0  # every OLDEST_FIRST_EVERY-th takes the oldest due first
         self.paused = controls.PausedSet(using)
         # The types in scope with a max_concurrency (their TypeSlot rows made once).
         self.limited = {t: n for t, n in controls.limits().items() if self._in_scope(t)}
@@ -148,7 +149,8 @@ class Engine:
         """Take up to ``limit`` due triggers for this worker.
 
         A trigger marked ``run_alone`` is claimed on its own: if its worker is
-        lost again while running it, the lost try is surely its own. Paused
+        lost again while running it, the lost try is surely its own. Due triggers
+        are taken by priority, then oldest first (see ``priorities``). Paused
         types are left alone, and a type with a ``max_concurrency`` gets at
         most its free slots (see controls.py).
         """
@@ -220,30 +222,30 @@ class Engine:
         held_back: set[str] | frozenset[str],
         limited: dict[str, int],
     ) -> list[tuple[Any, bool]]:
-        """Up to ``limit`` due triggers, oldest first: of the types neither paused nor
-        limited in one range scan, and of each limited type up to its free slots."""
+        """Up to ``limit`` due triggers, by priority then oldest first (see
+        priorities.py): of the types neither paused nor limited, and of each
+        limited type up to its free slots."""
         cutoff = min(now, self.due_before or now)
-        due = base = self._scope(
-            Trigger._base_manager.using(self.using).filter(
-                state=State.SCHEDULED, process_after__lte=cutoff
-            )
-        ).select_for_update(skip_locked=True)
+        scheduled = self._scope(
+            Trigger._base_manager.using(self.using).filter(state=State.SCHEDULED)
+        )
         # The slots first: a claim that waits for another's slot lock holds no trigger rows.
         free = controls.free_slots(limited, now, self.using)
-        if held_back:
-            due = due.exclude(trigger_type__in=sorted(held_back))
-        found = list(
-            due.order_by("process_after").values_list("process_after", "pk", "run_alone")[:limit]
-        )
+        self.claims += 1
+        oldest_first = self.claims % priorities.OLDEST_FIRST_EVERY == 0
+        others = scheduled.exclude(trigger_type__in=sorted(held_back)) if held_back else scheduled
+        found = priorities.claim_in_order(others, cutoff, limit, oldest_first=oldest_first)
         if free:
             for trigger_type, slots in sorted(free.items()):
                 if slots:
-                    of_type = base.filter(trigger_type=trigger_type).order_by("process_after")
-                    found += of_type.values_list("process_after", "pk", "run_alone")[
-                        : min(slots, limit)
-                    ]
-            found.sort(key=lambda row: (row[0], row[1]))
-        return [(pk, alone) for _, pk, alone in found[:limit]]
+                    found += priorities.claim_of_one_type(
+                        scheduled.filter(trigger_type=trigger_type),
+                        cutoff,
+                        min(slots, limit),
+                        oldest_first=oldest_first,
+                    )
+            found.sort(key=priorities.claim_order(oldest_first))
+        return [(row.pk, row.run_alone) for row in found[:limit]]
 
     def _announce_lost(self, lost: list[tuple[Any, str | None]]) -> None:
         """``signals.lease_lost`` per worker whose lease ended, once the claim commits."""

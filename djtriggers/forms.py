@@ -1,4 +1,4 @@
-"""The form of an operator action: the time, the period and the reason it asks for.
+"""The form of an operator action: the time, the period, the priority and the reason it asks for.
 
 Built from the action's row in ``actions.ACTIONS`` and checked by
 ``actions.validate``, so the admin's pages and the dashboard read and refuse
@@ -14,7 +14,7 @@ from django import forms
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from . import times
+from . import priorities, times
 from .actions import Action, ActionError, validate
 
 WHEN_HELP = _(
@@ -53,6 +53,12 @@ class PeriodField(ParsedField):
     parse = staticmethod(times.parse_duration)
 
 
+class PriorityField(ParsedField):
+    """A priority typed in ASCII digits, 0 (runs first) to 9 (see ``priorities.parse``)."""
+
+    parse = staticmethod(priorities.parse)
+
+
 class ActionForm(forms.Form):
     """The values ``action`` asks for; ``spread`` says whether the period is required."""
 
@@ -63,6 +69,11 @@ class ActionForm(forms.Form):
         self.action = action
         if action.needs_time:
             self.fields["process_after"] = WhenField(label=_("Process after"), help_text=WHEN_HELP)
+        if action.needs_priority:
+            self.fields["priority"] = PriorityField(
+                label=_("Priority"),
+                help_text=_("A whole number from 0 (runs first) to 9 (runs last)."),
+            )
         if action.spreads and (spread or action.needs_time):
             # Translators: "Optional. " before a field's help text.
             optional = format_lazy(_("Optional. {}"), SPREAD_HELP)
@@ -88,6 +99,7 @@ class ActionForm(forms.Form):
                     when=data.get("process_after"),
                     spread=data.get("spread"),
                     reason=data.get("reason", ""),
+                    priority=data.get("priority"),
                 )
             except ActionError as exc:
                 raise forms.ValidationError(str(exc), code="invalid") from None
@@ -96,8 +108,11 @@ class ActionForm(forms.Form):
     def values(self) -> dict[str, Any]:
         """The keyword arguments of ``actions.perform``."""
         data = self.cleaned_data
-        return {
+        values = {
             "when": data.get("process_after"),
             "spread": data.get("spread"),
             "reason": data.get("reason", ""),
         }
+        if self.action.needs_priority:
+            values["priority"] = data.get("priority")
+        return values

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from . import lifecycle, wakeup
+from . import lifecycle, priorities, uniqueness, wakeup
 from .conf import settings
 from .exceptions import TriggerDataMissing
 from .fields import DisplayableDateTimeField
@@ -66,6 +66,13 @@ class Trigger(models.Model):
     schedule_timezone: ClassVar[str | None] = None
     schedule_catch_up: ClassVar[str] = "one"
 
+    # The priority of the class's triggers unless one is given: 0 (runs first) to 9
+    # (runs last); see priorities.py.
+    default_priority: ClassVar[int] = priorities.DEFAULT
+    # At most one unfinished trigger per key: True (the source) or field names;
+    # see uniqueness.py.
+    unique_key: ClassVar[bool | tuple[str, ...]] = False
+
     # Slug (class name) of the logger from DJTRIGGERS_LOGGERS used by default.
     _logger_class: ClassVar[str | None] = None
 
@@ -99,6 +106,27 @@ class Trigger(models.Model):
     # Set when a worker was lost while this trigger was in its group: from then
     # on it runs in a transaction of its own (see lifecycle.LOSE).
     run_alone = models.BooleanField(_("run alone"), default=False)
+    # 0 runs first, 9 last (priorities.py); rows inserted without one (raw SQL) get 5.
+    priority = models.SmallIntegerField(
+        _("priority"),
+        default=priorities.DEFAULT,
+        db_default=priorities.DEFAULT,
+        help_text=_("0 runs first, 9 runs last."),
+    )
+    # One trigger per key (uniqueness.py): the key, and the key while unfinished,
+    # which a unique index covers.
+    trigger_key = models.CharField(
+        _("unique key"), max_length=uniqueness.KEY_LENGTH, null=True, blank=True, editable=False
+    )
+    unfinished_key = models.GeneratedField(
+        expression=models.Case(
+            models.When(state__in=[State.SCHEDULED, State.RUNNING], then=models.F("trigger_key")),
+            default=None,
+        ),
+        output_field=models.CharField(max_length=uniqueness.KEY_LENGTH, null=True),
+        db_persist=True,
+        verbose_name=_("unfinished key"),
+    )
 
     objects = TriggerManager()
 
@@ -140,12 +168,31 @@ class Trigger(models.Model):
                 condition=models.Q(state="failed"),
                 name="djtriggers_failed_groups",
             ),
+            # The claim, one priority at a time (see priorities.py).
+            models.Index(
+                fields=["state", "priority", "process_after", "trigger_type"],
+                name="djtriggers_claim_priority",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    priority__gte=priorities.HIGHEST, priority__lte=priorities.LOWEST
+                ),
+                name="djtriggers_priority_range",
+            ),
+            # One unfinished trigger per key (uniqueness.py); NULLs never conflict.
+            models.UniqueConstraint(
+                fields=["trigger_type", "unfinished_key"], name="djtriggers_unique_key"
+            ),
         ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.typed and not self.trigger_type:
             self.trigger_type = self.typed
+        if not args and "priority" not in kwargs:
+            self.priority = self.default_priority
 
     def __str__(self) -> str:
         return f"{self.trigger_type} #{self.pk}"
@@ -160,6 +207,8 @@ class Trigger(models.Model):
         lifecycle.settle_instance(
             self, before=None if self._state.adding else self._loaded_state, now=timezone.now()
         )
+        if self._state.adding:
+            uniqueness.fill(self)
         super().save(*args, **kwargs)
         self._loaded_state = self.state
         if self.state == State.SCHEDULED:
@@ -536,6 +585,8 @@ class OperatorAction(models.Model):
     skipped = models.PositiveIntegerField(_("skipped"), default=0)
     # An edit's fields with their old and new values as shown ([{"field", "old", "new"}]).
     changes = models.JSONField(_("changes"), default=list, blank=True)
+    # A priority change's new priority.
+    priority = models.SmallIntegerField(_("priority"), null=True, blank=True)
     triggers = models.ManyToManyField(
         Trigger, related_name="operator_actions", blank=True, verbose_name=_("triggers")
     )

@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Count
 from django.utils import timezone
 
-from . import lifecycle, wakeup
+from . import lifecycle, priorities, uniqueness, wakeup
 from .lifecycle import State, Status
 from .times import check_in_range
 
@@ -52,6 +52,7 @@ class TriggerQuerySet(models.QuerySet[_T]):
         now = timezone.now()
         for obj in objs:
             lifecycle.settle_instance(obj, before=None, now=now)
+            uniqueness.fill(obj)
         created = super().bulk_create(objs, *args, **kwargs)
         times = [o.process_after for o in objs if o.state == State.SCHEDULED and o.process_after]
         if times:
@@ -70,6 +71,18 @@ class TriggerQuerySet(models.QuerySet[_T]):
             when = kwargs.get("process_after")
             wakeup.poke(self.db, when if isinstance(when, datetime) else None)
         return changed
+
+    def create_unique(self, *, unique_key: str | None = None, **fields: Any) -> tuple[_T, bool]:
+        """``(trigger, created)``: create a trigger unless an unfinished one holds its key.
+
+        The key is the class's ``unique_key``, or ``unique_key`` given here (a
+        schedule's slot, say). Race-safe: the database decides (see uniqueness.py).
+        """
+        return uniqueness.create_unique(self, unique_key=unique_key, **fields)
+
+    def prioritize(self, priority: int) -> int:
+        """Give pending, due and failed triggers a new priority (0 runs first, 9 last)."""
+        return priorities.PRIORITIZE.apply(self, priority=priorities.check(priority))
 
     def get_unprocessed_triggers(self) -> TriggerQuerySet[_T]:
         return self.filter(date_processed__isnull=True)

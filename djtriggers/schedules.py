@@ -265,13 +265,17 @@ def slot_key(schedule: Schedule, slot: datetime) -> str:
 def _create_for_slot(schedule: Schedule, slot: datetime, using: str) -> Trigger:
     """The one trigger of ``schedule``'s ``slot``, due at the slot.
 
-    Its source is ``schedule$<pk>$<slot in UTC>``: the admin's search for
-    ``schedule$<pk>$`` lists a schedule's triggers along the source index.
+    The compare-and-set in ``fire`` lets one worker here per slot; the slot's
+    unique key (``slot_key``) has the database refuse a second unfinished trigger
+    of it all the same, and returns the one there. Its source is
+    ``schedule$<pk>$<slot in UTC>``: the admin's search for ``schedule$<pk>$``
+    lists a schedule's triggers along the source index.
     """
     cls = trigger_classes()[schedule.trigger_type][0]
-    trigger = cls(process_after=slot)
-    trigger.set_source("schedule", schedule.pk, f"{slot.astimezone(UTC):%Y-%m-%dT%H:%M}")
-    trigger.save(using=using)
+    source = f"schedule${schedule.pk}${slot.astimezone(UTC):%Y-%m-%dT%H:%M}"
+    trigger: Trigger = cls.objects.using(using).create_unique(
+        unique_key=slot_key(schedule, slot), process_after=slot, source=source
+    )[0]
     return trigger
 
 

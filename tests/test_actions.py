@@ -86,7 +86,7 @@ def test_query_count_grows_with_chunks_not_rows(django_assert_max_num_queries):
 
 
 def test_table__one_entry_per_action_named_as_its_operator_action_kind():
-    assert list(actions.ACTIONS) == ["reprocess", "reschedule", "cancel", "process"]
+    assert list(actions.ACTIONS) == ["reprocess", "reschedule", "cancel", "process", "priority"]
     # ... and more kinds: a correction of a trigger's own data (djtriggers.corrections),
     # a type paused and resumed (djtriggers.controls), and issue 10's others.
     assert set(OperatorAction.Kind.values) - set(actions.ACTIONS) >= {
@@ -110,11 +110,13 @@ def test_for_trigger__what_applies_to_it_and_the_user_may_take(user):
         actions.RESCHEDULE,
         actions.CANCEL,
         actions.PROCESS,
+        actions.PRIORITY,
     ]
     assert actions.for_trigger(pending(), root) == [
         actions.REPROCESS,
         actions.RESCHEDULE,
         actions.CANCEL,
+        actions.PRIORITY,
     ]
     assert actions.for_trigger(running(), root) == []
 

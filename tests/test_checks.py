@@ -9,6 +9,7 @@ from django.db import models
 from dashboard.checks import check_dashboard_settings
 from dashboard.conf import DashboardSettings
 from djtriggers.checks import (
+    check_priorities_and_keys,
     check_settings,
     check_trigger_overrides,
     check_trigger_types,
@@ -299,6 +300,69 @@ def test_bad_max_concurrency__e012_on_the_class(value):
             f"Odd.max_concurrency = {value!r} is not valid: "
             "it must be a whole number of at least 1."
         )
+    finally:
+        _unregister(Odd)
+
+
+def _odd(**attributes):
+    """A registered proxy trigger class with ``attributes`` (unregister it after)."""
+    meta = type("Meta", (), {"proxy": True, "app_label": "testapp"})
+    return type(
+        "Odd", (Trigger,), {"__module__": __name__, "Meta": meta, "typed": "odd", **attributes}
+    )
+
+
+def test_priorities_and_keys__the_test_classes_pass():
+    assert check_priorities_and_keys() == []
+
+
+@pytest.mark.parametrize("value", [-1, 10, True, 2.0, "1", None])
+def test_bad_default_priority__e015(value):
+    Odd = _odd(default_priority=value)
+    try:
+        [error] = check_priorities_and_keys()
+        assert (error.id, error.obj) == ("djtriggers.E015", Odd)
+        assert error.msg == f"Odd.default_priority = {value!r} is not a priority."
+        assert error.hint == (
+            "Set a whole number from 0 (runs first) to 9 (runs last), or remove it to get 5."
+        )
+    finally:
+        _unregister(Odd)
+
+
+@pytest.mark.parametrize("value", ["source", (), ("source", 1), ["source"], None, 1])
+def test_bad_unique_key__e016(value):
+    Odd = _odd(unique_key=value)
+    try:
+        [error] = check_priorities_and_keys()
+        assert (error.id, error.obj) == ("djtriggers.E016", Odd)
+        assert error.msg == f"Odd.unique_key = {value!r} is not valid."
+    finally:
+        _unregister(Odd)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (("recipient",), "Odd.unique_key names recipient, which is not a field of the class."),
+        (("source", "a", "b"), "Odd.unique_key names a, b, which are not fields of the class."),
+    ],
+)
+def test_unique_key_naming_what_is_not_a_field__e017(value, message):
+    Odd = _odd(unique_key=value)
+    try:
+        [error] = check_priorities_and_keys()
+        assert (error.id, error.msg) == ("djtriggers.E017", message)
+        assert error.hint == "Name fields of Odd (its own or Trigger's, e.g. source)."
+    finally:
+        _unregister(Odd)
+
+
+@pytest.mark.parametrize("value", [True, False, ("source",), ("source", "priority")])
+def test_good_unique_keys_pass(value):
+    Odd = _odd(unique_key=value)
+    try:
+        assert check_priorities_and_keys() == []
     finally:
         _unregister(Odd)
 

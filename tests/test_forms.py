@@ -85,3 +85,17 @@ def test_when_field__empty_is_none_and_a_time_is_in_utc():
 def test_period_field__a_duration():
     assert PeriodField().clean("1w2d") == timedelta(days=9)
     assert PeriodField(required=False).clean("") is None
+
+
+def test_priority__parsed_and_passed_to_perform():
+    form = ActionForm(actions.PRIORITY, {"priority": " 2 "})
+    assert form.is_valid(), form.errors
+    assert form.values() == {"when": None, "spread": None, "reason": "", "priority": 2}
+
+
+@pytest.mark.parametrize("text", ["", "10", "-1", "two", "٢", "2.5"])
+def test_priority__refused_with_a_clear_error(text):
+    form = ActionForm(actions.PRIORITY, {"priority": text})
+    assert not form.is_valid()
+    error = form.errors["priority"][0]
+    assert "not a priority" in error or "required" in error

@@ -50,6 +50,7 @@ def test_names__of_the_previews_still_importable():
         "reschedule": "rescheduled",
         "cancel": "cancelled",
         "process": "processed now",
+        "priority": "given a new priority",
     }
     assert operations.CHUNK_SIZE == actions.CHUNK_SIZE
     assert operations.SKIP_REASONS is actions.SKIP_REASONS

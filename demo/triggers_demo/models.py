@@ -107,6 +107,45 @@ class RateLimitedExport(Trigger):
         return f"exported {self.source}"
 
 
+class FraudAlert(Trigger):
+    """Urgent: runs before every other due trigger (priority 0 runs first, 9 last)."""
+
+    class Meta:
+        proxy = True
+
+    typed = "fraud_alert"
+    default_priority = 0
+
+    def _process(self, dictionary={}):  # noqa: B006
+        return f"analyst paged about {self.source}"
+
+
+class Newsletter(Trigger):
+    """Can wait: runs after everything else that is due."""
+
+    class Meta:
+        proxy = True
+
+    typed = "newsletter"
+    default_priority = 9
+
+    def _process(self, dictionary={}):  # noqa: B006
+        return f"newsletter sent to {self.source}"
+
+
+class SyncCustomer(Trigger):
+    """One unfinished sync per customer: ``create_unique`` returns the one that waits."""
+
+    class Meta:
+        proxy = True
+
+    typed = "sync_customer"
+    unique_key = True  # its source
+
+    def _process(self, dictionary={}):  # noqa: B006
+        return f"{self.source} synced to the CRM"
+
+
 class Heartbeat(Trigger):
     """Checks the partner's status page every five minutes: a recurring schedule."""
 

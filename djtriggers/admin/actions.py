@@ -1,4 +1,4 @@
-"""The admin actions: reprocess, reschedule, cancel and process now.
+"""The admin actions: reprocess, reschedule, cancel, process now and change priority.
 
 Their names are part of the API. Each is an entry of ``djtriggers.actions``:
 shown only to users with its permission (Django refuses a posted action that
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PROCESS_NOW_LIMIT",
     "cancel_triggers",
+    "change_priority",
     "process_triggers_now",
     "reprocess_triggers",
     "reprocess_triggers_paced",
@@ -74,6 +75,14 @@ def cancel_triggers(
     return run(modeladmin, request, queryset, actions.CANCEL)
 
 
+@admin.action(description=_("Change the priority of selected triggers…"), permissions=["change"])
+def change_priority(
+    modeladmin: TriggerAdmin, request: HttpRequest, queryset: QuerySet[Any]
+) -> HttpResponse | None:
+    """A new priority for pending, due and failed triggers (0 runs first, 9 last)."""
+    return run(modeladmin, request, queryset, actions.PRIORITY)
+
+
 @admin.action(
     description=format_lazy(
         _("Process selected triggers now (at most {limit})"), limit=actions.PROCESS_NOW_LIMIT
@@ -104,7 +113,7 @@ def run(
     spread: bool = False,
 ) -> HttpResponse | None:
     """Act on ``queryset`` at once, or once its form (or confirmation) is posted."""
-    asks = action.needs_time or action.confirm or spread
+    asks = action.needs_time or action.needs_priority or action.confirm or spread
     if asks and request.POST.get("post") != "yes":
         form = ActionForm(action, spread=spread)
     else:

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from .. import priorities
 from ..lifecycle import Status
 from ..querysets import status_q
 from ..registry import trigger_types
@@ -50,3 +51,20 @@ class TypeFilter(admin.SimpleListFilter):
         if self.value():
             return queryset.filter(trigger_type=self.value())
         return queryset
+
+
+class PriorityFilter(admin.SimpleListFilter):
+    """The priorities 0 (runs first) to 9 (no query over the table); a bad value filters nothing."""
+
+    title = _("priority")
+    parameter_name = "priority"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(level), str(level)) for level in priorities.LEVELS]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        try:
+            level = priorities.parse(self.value() or "")
+        except ValueError:
+            return queryset
+        return queryset.filter(priority=level)

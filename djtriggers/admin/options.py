@@ -15,18 +15,19 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .. import actions, corrections
+from .. import actions, corrections, uniqueness
 from ..lifecycle import Status
 from ..models import Trigger
 from ..times import check_in_range
 from .actions import (
     cancel_triggers,
+    change_priority,
     process_triggers_now,
     reprocess_triggers,
     reprocess_triggers_paced,
     reschedule_triggers,
 )
-from .filters import StatusFilter, TypeFilter
+from .filters import PriorityFilter, StatusFilter, TypeFilter
 from .optional import ImportExport
 from .owndata import columns, listed_type, own_field_names, related, search
 from .pages import REPROCESS_BUTTON, TriggerPageMixin
@@ -79,6 +80,29 @@ class TriggerChangeForm(_ModelForm):
                 raise forms.ValidationError(str(exc), code="not_editable") from None
         return cleaned
 
+    def _post_clean(self) -> None:
+        super()._post_clean()  # type: ignore[misc]
+        trigger = self.instance
+        if trigger.pk is None and not self.errors:
+            # A new trigger whose key an unfinished one holds: say which, add nothing.
+            # (The database refuses it anyway; this is for a clear error.)
+            uniqueness.fill(trigger)
+            holder = (
+                uniqueness.holder_of(Trigger._base_manager.using(trigger._state.db), trigger)
+                if trigger.trigger_key
+                else None
+            )
+            if holder is not None:
+                self.add_error(
+                    None,
+                    gettext(
+                        "Trigger %(pk)s (%(status)s) already has the key %(key)s: a type "
+                        "with a unique key has one unfinished trigger per key. Change the "
+                        "fields of the key, or wait until that one has finished."
+                    )
+                    % {"pk": holder.pk, "status": holder.status.label, "key": holder.trigger_key},
+                )
+
     def clean_process_after(self) -> datetime | None:
         when: datetime | None = self.cleaned_data.get("process_after")
         if when is None and self.instance.pk is not None and "process_after" in self.changed_data:
@@ -117,6 +141,7 @@ class TriggerAdmin(PausePermissionMixin, TriggerPageMixin, ImportExport, _ModelA
         "type_column",
         "source",
         "status_badge",
+        "priority",
         "received_column",
         "process_after_column",
         "processed_column",
@@ -127,11 +152,12 @@ class TriggerAdmin(PausePermissionMixin, TriggerPageMixin, ImportExport, _ModelA
     list_filter = [
         StatusFilter,
         TypeFilter,
+        PriorityFilter,
         ("date_received", admin.DateFieldListFilter),
         ("process_after", admin.DateFieldListFilter),
         ("date_processed", admin.DateFieldListFilter),
     ]
-    search_fields = ["source", "last_error"]
+    search_fields = ["source", "last_error", "trigger_key"]
     search_help_text = _(
         "Source (a term with $ matches sources starting with it), error text, or an id."
     )
@@ -149,6 +175,7 @@ class TriggerAdmin(PausePermissionMixin, TriggerPageMixin, ImportExport, _ModelA
         cancel_triggers,
         process_triggers_now,
         pause_trigger_types,
+        change_priority,
     ]
     paginator = CappedPaginator
     show_full_result_count = False

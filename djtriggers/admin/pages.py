@@ -176,7 +176,7 @@ class TriggerPageMixin(_Base):
                 "url": self._url(action.name, quote(obj.pk)),
                 "form": (
                     ActionForm(action, auto_id=f"id_{action.name}_%s")
-                    if action.needs_time or action.confirm
+                    if action.needs_time or action.needs_priority or action.confirm
                     else None
                 ),
             }

@@ -293,7 +293,7 @@ def test_process_now__a_trigger_whose_own_data_row_is_gone_says_so(client, root)
     ("codenames", "expected"),
     [
         (("view_trigger",), set()),
-        (("view_trigger", "change_trigger"), set()),
+        (("view_trigger", "change_trigger"), {"change_priority"}),
         (
             ("view_trigger", "reprocess_trigger"),
             {"reprocess_triggers", "reprocess_triggers_paced", "process_triggers_now"},

@@ -86,8 +86,8 @@ def test_change_page__query_count(client, root, django_assert_max_num_queries):
 @pytest.mark.parametrize(
     ("maker", "buttons"),
     [
-        (due, ["reprocess", "cancel", "process"]),
-        (failed, ["reprocess"]),
+        (due, ["reprocess", "cancel", "process", "priority"]),
+        (failed, ["reprocess", "priority"]),
         (processed, []),
         (running, []),
     ],

@@ -199,6 +199,19 @@ def test_load_demo_triggers__a_paused_type_with_a_backlog_and_a_limited_type(dem
     assert controls.paused_types() == {"partner_sync"}
 
 
+def test_load_demo_triggers__priorities_and_a_unique_key(demo_app):
+    load()
+
+    priorities = set(Trigger.objects.values_list("priority", flat=True))
+    assert {0, 1, 5, 9} <= priorities
+    syncs = Trigger.objects.filter(trigger_type="sync_customer")
+    assert syncs.filter(source="customer$42").count() == 1  # the second returned the first
+    assert sorted(syncs.filter(source="customer$7").values_list("state", flat=True)) == [
+        "cancelled",
+        "scheduled",
+    ]
+
+
 def test_load_demo_triggers__a_schedule_with_a_next_and_last_run_and_outcome(demo_app):
     from djtriggers import schedules
     from djtriggers.models import Schedule

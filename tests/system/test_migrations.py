@@ -45,13 +45,24 @@ def test_upgrade_from_2x__existing_rows_get_their_status():
 def test_counters__migration_0011_counts_the_rows_already_there():
     from djtriggers import counts
     from djtriggers.models import Trigger
-    from tests.factories import failed, make
 
     executor = MigrationExecutor(connection)
-    executor.migrate([("djtriggers", "0010_verbose_names")])
+    before = [("djtriggers", "0010_verbose_names")]
+    executor.migrate(before)
     counts.after_migrate()  # post_migrate with no counters yet: nothing to do
-    make(3)
-    failed()
+    # The rows as the table was then (today's model has columns added since).
+    old = executor.loader.project_state(before).apps.get_model("djtriggers", "Trigger")
+    now = timezone.now()
+    for _ in range(3):
+        old.objects.create(trigger_type="noop", process_after=now)
+    old.objects.create(
+        trigger_type="noop",
+        state="failed",
+        date_processed=now,
+        successful=False,
+        last_error="ValueError: x",
+        number_of_tries=5,
+    )
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
 

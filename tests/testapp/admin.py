@@ -6,9 +6,10 @@ from django.contrib.auth.models import User
 
 from djtriggers.admin import SourceTriggersMixin, TriggerAdmin
 
-from .models import PayBill
+from .models import PayBill, UniqueSourceTrigger
 
 admin.site.register(PayBill, TriggerAdmin)
+admin.site.register(UniqueSourceTrigger, TriggerAdmin)
 
 admin.site.unregister(User)
 

@@ -273,6 +273,42 @@ class SpanTrigger(Trigger):
         _record_span(self)
 
 
+class UrgentTrigger(Trigger):
+    """A class whose triggers run before the default ones."""
+
+    class Meta:
+        proxy = True
+
+    typed = "urgent"
+    default_priority = 1
+
+    def _process(self, dictionary):
+        return None
+
+
+class UniqueSourceTrigger(Trigger):
+    """At most one unfinished trigger per source."""
+
+    class Meta:
+        proxy = True
+
+    typed = "unique_source"
+    unique_key = True
+
+    def _process(self, dictionary):
+        return None
+
+
+class UniqueBill(PayBill):
+    """A PayBill that is never due twice at once for the same recipient and amount."""
+
+    class Meta:
+        proxy = True
+
+    typed = "unique_bill"
+    unique_key = ("recipient", "amount")
+
+
 class LeapDayTrigger(Trigger):
     """Declares a schedule that never comes during a test run (noon on 29 February)."""
 

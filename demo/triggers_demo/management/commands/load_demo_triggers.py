@@ -12,11 +12,14 @@ from django.utils import timezone
 from demo.triggers_demo.models import (
     BreakfastTrigger,
     FlakyWebhook,
+    FraudAlert,
     Heartbeat,
     MonthlyReport,
+    Newsletter,
     PartnerSync,
     PayBill,
     RateLimitedExport,
+    SyncCustomer,
     WaitForStock,
 )
 from djtriggers import controls, cron, lifecycle, schedules
@@ -117,6 +120,25 @@ def load_samples():
     # Limited: at most two exports run at once; the others wait their turn.
     for batch in range(1, 7):
         RateLimitedExport.objects.create(source=f"export$batch-{batch}")
+
+    # Priorities (0 runs first, 9 last): the alerts run before everything else due,
+    # the newsletters after it; one breakfast was given a priority of its own.
+    for card in ("card$4417", "card$9012"):
+        FraudAlert.objects.create(source=card)
+    for segment in ("customers$nl", "customers$be", "customers$de"):
+        Newsletter.objects.create(source=segment, process_after=now - timedelta(minutes=10))
+    BreakfastTrigger.objects.create(source="kitchen$vip-table", priority=1)
+
+    # One trigger per key: a second sync of customer 42 returns the one that waits;
+    # customer 7's finished sync does not block a new one.
+    SyncCustomer.objects.create_unique(
+        source="customer$42", process_after=now + timedelta(minutes=2)
+    )
+    SyncCustomer.objects.create_unique(source="customer$42")
+    SyncCustomer.objects.create_unique(source="customer$7")[0].cancel()
+    SyncCustomer.objects.create_unique(
+        source="customer$7", process_after=now + timedelta(minutes=4)
+    )
 
     # Scheduled: Heartbeat declares "*/5 * * * *" (Brussels time). Its last slot ran
     # here, so its schedule shows a last run and outcome; the worker makes the next.

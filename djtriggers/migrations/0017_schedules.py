@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('djtriggers', '0015_pause_limit'),
+        ('djtriggers', '0016_priority_unique'),
     ]
 
     operations = [
