@@ -198,6 +198,19 @@ def test_fire__a_slot_read_before_someone_else_won_it_makes_nothing():
     assert Trigger.objects.count() == 1
 
 
+def test_fire__the_slot_unique_key_refuses_a_second_unfinished_trigger():
+    slot, now = utc(2026, 12, 4, 12, 0), utc(2026, 12, 4, 12, 1)
+    schedule = added(next_run_at=slot)
+    first = schedules.fire(schedule, now=now)
+    # Someone puts the slot back by hand: the compare-and-set lets it through again,
+    # the database's unique key does not.
+    Schedule.objects.filter(pk=schedule.pk).update(next_run_at=slot)
+    schedule.refresh_from_db()
+    assert schedules.fire(schedule, now=now) == first
+    assert Trigger.objects.count() == 1
+    assert Trigger.objects.get().trigger_key == f"schedule:{schedule.pk}:2026-12-04T12:00"
+
+
 def test_fire__not_due_disabled_or_never_nothing():
     future = added(next_run_at=timezone.now() + timedelta(minutes=5))
     assert schedules.fire(future) is None
