@@ -71,7 +71,8 @@ def default_timezone() -> str:
 def declaration(cls: type[Trigger]) -> Declaration | None:
     """The schedule ``cls`` declares itself (a subclass does not inherit its parent's)."""
     expression = cls.__dict__.get("schedule")
-    if expression is None:
+    # A model field called "schedule" (its descriptor has .field) is data, not a schedule.
+    if expression is None or hasattr(expression, "field"):
         return None
     return Declaration(
         expression=str(expression),

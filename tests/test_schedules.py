@@ -451,3 +451,21 @@ def test_outcome__the_last_trigger_status():
     assert schedules.outcome(added()) is None  # not annotated
     assert schedules.triggers_of(rows["none"]) == f"schedule${rows['none'].pk}$"
     assert str(rows["none"]) == "noop (*/15 * * * *, UTC)"
+
+
+def test_declaration__a_model_field_called_schedule_is_no_schedule():
+    from django.db import models
+
+    meta = type("Meta", (), {"app_label": "testapp"})
+    Booking = type(
+        "Booking",
+        (Trigger,),
+        {"__module__": __name__, "Meta": meta, "schedule": models.CharField(max_length=10)},
+    )
+    try:
+        assert schedules.declaration(Booking) is None
+    finally:
+        from django.apps import apps
+
+        del apps.all_models["testapp"]["booking"]
+        apps.clear_cache()

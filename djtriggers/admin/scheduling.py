@@ -208,6 +208,15 @@ class ScheduleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         super().save_model(request, obj, form, change)
         wakeup.poke(obj._state.db or "default", obj.next_run_at)
 
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Whoever sees the triggers sees the schedules that make them (as on the dashboard).
+        return super().has_view_permission(request, obj) or bool(
+            request.user.has_perm("djtriggers.view_trigger")
+        )
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if obj is not None and obj.declared and not schedules.runnable(obj):
             return False  # its class declares it: remove it from the class

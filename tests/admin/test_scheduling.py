@@ -217,3 +217,10 @@ def test_change__only_the_catch_up_keeps_the_next_run(client, root):
     before = row.next_run_at
     row.refresh_from_db()
     assert (row.catch_up, row.next_run_at) == ("none", before)
+
+
+def test_permissions__who_may_view_triggers_sees_the_schedules(client):
+    added()
+    login(client, "view_trigger")
+    assert client.get(LIST).status_code == 200
+    assert "/admin/djtriggers/schedule/" in client.get("/admin/").content.decode()
