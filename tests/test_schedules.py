@@ -469,3 +469,11 @@ def test_declaration__a_model_field_called_schedule_is_no_schedule():
 
         del apps.all_models["testapp"]["booking"]
         apps.clear_cache()
+
+
+def test_worker__an_idle_worker_wakes_for_the_next_slot():
+    # Asleep for up to 30 s, it would reach max_runtime with nothing done.
+    added("breakfast", next_run_at=timezone.now() + timedelta(seconds=0.3))
+    worker = TriggerWorker(poll_interval=30, max_runtime=10, max_triggers=1)
+    assert worker.run().succeeded == 1
+    assert worker.stopping == "max triggers reached"
