@@ -8,7 +8,7 @@ they asked for (``request.htmx.target``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -209,6 +209,14 @@ def health_check(request: HttpRequest) -> JsonResponse:
         problems.append(
             f"the oldest due trigger has waited {oldest:.0f}s "
             f"(more than {settings.HEALTH_MAX_DUE_AGE_SECONDS:.0f}s)"
+        )
+    threshold = settings.HEALTH_MAX_DUE_AGE_SECONDS
+    for row in schedules.overdue(now - timedelta(seconds=threshold)):
+        late = (now - (row.next_run_at or now)).total_seconds()
+        problems.append(
+            f"the schedule {row.pk} of {row.trigger_type} ({row.expression}) is {late:.0f}s "
+            f"past its slot without a trigger (more than {threshold:.0f}s): does a worker "
+            "run its type?"
         )
     if oldest is not None:
         workers = stats.workers(now)

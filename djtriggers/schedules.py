@@ -482,6 +482,13 @@ def outcome(schedule: Schedule, now: datetime | None = None) -> Status | None:
     return Status.PENDING if after and after > (now or timezone.now()) else Status.DUE
 
 
+def overdue(before: datetime, using: str = "default") -> list[Schedule]:
+    """Enabled schedules whose slot came before ``before`` and made no trigger yet (the
+    health check: no worker runs them, or none runs at all)."""
+    rows = Schedule.objects.using(using).filter(enabled=True, next_run_at__lt=before)
+    return list(rows.order_by("next_run_at"))
+
+
 def triggers_of(schedule: Schedule) -> str:
     """The source prefix of ``schedule``'s triggers (a search term of the admin's list)."""
     return f"schedule${schedule.pk}$"

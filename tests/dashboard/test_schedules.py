@@ -118,3 +118,17 @@ def test_staff_only(client):
     assert client.post(url(row.pk, "disable")).status_code == 302
     row.refresh_from_db()
     assert row.enabled
+
+
+def test_health__a_schedule_long_past_its_slot_is_503_naming_it(client, root, settings):
+    settings.DJTRIGGERS_HEALTH_MAX_DUE_AGE_SECONDS = 60
+    late = added(next_run_at=timezone.now() - timedelta(seconds=600))
+    added(next_run_at=timezone.now() - timedelta(seconds=10))  # a worker gets to it soon
+    added(enabled=False, next_run_at=None)
+    response = client.get(reverse("dashboard:health"))
+    assert response.status_code == 503
+    [problem] = response.json()["problems"]
+    assert problem.startswith(f"the schedule {late.pk} of noop (*/15 * * * *) is 60")
+    assert problem.endswith(
+        "s past its slot without a trigger (more than 60s): does a worker run its type?"
+    )
