@@ -18,7 +18,7 @@ from django.db import DatabaseError, connections
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from . import counts, models, schedules, signals
+from . import counts, models, scheduler, schedules, signals
 from .attempts import StopNow
 from .conf import settings
 from .engine import Counts, Engine
@@ -80,7 +80,7 @@ class TriggerWorker:
             dictionary=dictionary,
         )
         # The recurring schedules of its types: the worker creates their triggers.
-        self.scheduler = schedules.Scheduler(using, scope=self.engine._scope)
+        self.scheduler = scheduler.Scheduler(using, scope=self.engine._scope)
         self.stopping: str | None = None
         self._deadline: float | None = None
         self._wake = threading.Event()

@@ -1,4 +1,4 @@
-"""Recurring schedules in process (djtriggers.schedules); workers: tests/system/test_schedules."""
+"""Recurring schedules in process (djtriggers.schedules, .scheduler); workers: tests/system."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection, connections
 from django.utils import timezone
 
-from djtriggers import schedules, signals
+from djtriggers import scheduler, schedules, signals
 from djtriggers.lifecycle import State, Status
 from djtriggers.models import OperatorAction, Schedule, Trigger
 from djtriggers.worker import TriggerWorker
@@ -169,7 +169,7 @@ def test_sync__an_invalid_declaration_is_left_to_the_checks(monkeypatch):
 def test_fire__one_trigger_at_the_slot_and_the_next_slot_after_now():
     now = utc(2026, 12, 4, 12, 5)
     schedule = added(next_run_at=utc(2026, 12, 4, 12, 0))
-    pk = schedules.fire(schedule, now=now)
+    pk = scheduler.fire(schedule, now=now)
     trigger = Trigger.objects.get(pk=pk)
     assert (trigger.trigger_type, trigger.process_after, trigger.state) == (
         "noop",
@@ -185,7 +185,7 @@ def test_fire__one_trigger_at_the_slot_and_the_next_slot_after_now():
         pk,
     )
     assert (
-        schedules.slot_key(schedule, utc(2026, 12, 4, 12))
+        scheduler.slot_key(schedule, utc(2026, 12, 4, 12))
         == f"schedule:{schedule.pk}:2026-12-04T12:00"
     )
 
@@ -193,37 +193,37 @@ def test_fire__one_trigger_at_the_slot_and_the_next_slot_after_now():
 def test_fire__a_slot_read_before_someone_else_won_it_makes_nothing():
     schedule = added(next_run_at=utc(2026, 12, 4, 12, 0))
     stale = Schedule.objects.get(pk=schedule.pk)
-    assert schedules.fire(schedule, now=utc(2026, 12, 4, 12, 1)) is not None
-    assert schedules.fire(stale, now=utc(2026, 12, 4, 12, 1)) is None
+    assert scheduler.fire(schedule, now=utc(2026, 12, 4, 12, 1)) is not None
+    assert scheduler.fire(stale, now=utc(2026, 12, 4, 12, 1)) is None
     assert Trigger.objects.count() == 1
 
 
 def test_fire__the_slot_unique_key_refuses_a_second_unfinished_trigger():
     slot, now = utc(2026, 12, 4, 12, 0), utc(2026, 12, 4, 12, 1)
     schedule = added(next_run_at=slot)
-    first = schedules.fire(schedule, now=now)
+    first = scheduler.fire(schedule, now=now)
     # Someone puts the slot back by hand: the compare-and-set lets it through again,
     # the database's unique key does not.
     Schedule.objects.filter(pk=schedule.pk).update(next_run_at=slot)
     schedule.refresh_from_db()
-    assert schedules.fire(schedule, now=now) == first
+    assert scheduler.fire(schedule, now=now) == first
     assert Trigger.objects.count() == 1
     assert Trigger.objects.get().trigger_key == f"schedule:{schedule.pk}:2026-12-04T12:00"
 
 
 def test_fire__not_due_disabled_or_never_nothing():
     future = added(next_run_at=timezone.now() + timedelta(minutes=5))
-    assert schedules.fire(future) is None
+    assert scheduler.fire(future) is None
     never = added(next_run_at=None)
-    assert schedules.fire(never) is None
+    assert scheduler.fire(never) is None
     off = added(next_run_at=utc(2026, 1, 1), enabled=False)
-    assert schedules.fire(off) is None
+    assert scheduler.fire(off) is None
     assert not Trigger.objects.exists()
 
 
 def test_catch_up_one__one_run_for_every_missed_slot_at_the_latest():
     schedule = added(next_run_at=utc(2026, 12, 4, 9, 0))  # down from 09:00 to 12:07
-    pk = schedules.fire(schedule, now=utc(2026, 12, 4, 12, 7))
+    pk = scheduler.fire(schedule, now=utc(2026, 12, 4, 12, 7))
     assert Trigger.objects.count() == 1
     assert Trigger.objects.get(pk=pk).process_after == utc(2026, 12, 4, 12, 0)
     schedule.refresh_from_db()
@@ -235,13 +235,13 @@ def test_catch_up_one__one_run_for_every_missed_slot_at_the_latest():
 
 def test_catch_up_none__a_slot_missed_by_more_than_the_grace_is_skipped():
     schedule = added(next_run_at=utc(2026, 12, 4, 9, 0), catch_up="none")
-    assert schedules.fire(schedule, now=utc(2026, 12, 4, 12, 7)) is None
+    assert scheduler.fire(schedule, now=utc(2026, 12, 4, 12, 7)) is None
     assert not Trigger.objects.exists()
     schedule.refresh_from_db()
     assert (schedule.last_run_at, schedule.next_run_at) == (None, utc(2026, 12, 4, 12, 15))
     # Within the grace, the slot runs.
-    late = schedules.CATCH_UP_GRACE - timedelta(seconds=1)
-    assert schedules.fire(schedule, now=utc(2026, 12, 4, 12, 15) + late) is not None
+    late = scheduler.CATCH_UP_GRACE - timedelta(seconds=1)
+    assert scheduler.fire(schedule, now=utc(2026, 12, 4, 12, 15) + late) is not None
 
 
 def test_fire__daily_job_after_a_night_of_downtime_across_fall_back():
@@ -249,7 +249,7 @@ def test_fire__daily_job_after_a_night_of_downtime_across_fall_back():
     schedule = added(
         expression="30 2 * * *", time_zone="Europe/Brussels", next_run_at=utc(2026, 10, 24, 0, 30)
     )
-    schedules.fire(schedule, now=utc(2026, 10, 26, 8))
+    scheduler.fire(schedule, now=utc(2026, 10, 26, 8))
     schedule.refresh_from_db()
     assert schedule.last_run_at == utc(2026, 10, 26, 1, 30)  # Monday 02:30 CET
     assert schedule.next_run_at == utc(2026, 10, 27, 1, 30)
@@ -270,7 +270,7 @@ def test_fire__racing_threads_make_one_trigger_per_slot():
         try:
             mine = Schedule.objects.get(pk=schedule.pk)  # each read the same slot
             start.wait()
-            won.append(schedules.fire(mine, now=now))
+            won.append(scheduler.fire(mine, now=now))
         except BaseException as exc:  # pragma: no cover - shown by the assert below
             errors.append(exc)
         finally:
@@ -294,19 +294,19 @@ def test_scheduler__fires_due_schedules_and_reads_the_next_run_at_most_once_a_se
 ):
     now = timezone.now()
     schedule = added(next_run_at=now - timedelta(minutes=1))
-    scheduler = schedules.Scheduler()
-    assert scheduler.fire_due(now) == 1
+    watcher = scheduler.Scheduler()
+    assert watcher.fire_due(now) == 1
     schedule.refresh_from_db()
     with django_assert_num_queries(1):
-        assert scheduler.next_run() == schedule.next_run_at
-        assert scheduler.fire_due(now) == 0  # not due: no more queries
-        assert scheduler.next_run() == schedule.next_run_at
+        assert watcher.next_run() == schedule.next_run_at
+        assert watcher.fire_due(now) == 0  # not due: no more queries
+        assert watcher.next_run() == schedule.next_run_at
 
 
 def test_scheduler__none_when_nothing_is_scheduled():
     added(next_run_at=None)
-    assert schedules.Scheduler().next_run() is None
-    assert schedules.Scheduler().fire_due() == 0
+    assert scheduler.Scheduler().next_run() is None
+    assert scheduler.Scheduler().fire_due() == 0
 
 
 def test_scheduler__skips_what_it_cannot_run_without_busy_looping(caplog):
@@ -315,12 +315,12 @@ def test_scheduler__skips_what_it_cannot_run_without_busy_looping(caplog):
     broken = added("noop", next_run_at=now - timedelta(minutes=2))
     Schedule.objects.filter(pk=broken.pk).update(expression="nonsense")
     fine = added("breakfast", next_run_at=now + timedelta(hours=1))
-    scheduler = schedules.Scheduler()
-    assert scheduler.fire_due(now) == 0
-    assert scheduler.skipped == {gone.pk, broken.pk}
+    watcher = scheduler.Scheduler()
+    assert watcher.fire_due(now) == 0
+    assert watcher.skipped == {gone.pk, broken.pk}
     assert "not run by this worker: no class has this type" in caplog.text
     assert "cannot run" in caplog.text
-    assert scheduler.next_run() == fine.next_run_at
+    assert watcher.next_run() == fine.next_run_at
 
 
 def test_scheduler__only_the_worker_types():

@@ -22,7 +22,7 @@ from demo.triggers_demo.models import (
     SyncCustomer,
     WaitForStock,
 )
-from djtriggers import controls, cron, lifecycle, schedules
+from djtriggers import controls, cron, lifecycle, scheduler, schedules
 from djtriggers.exceptions import ProcessError
 from djtriggers.models import PausedType, Schedule, State, Trigger
 
@@ -146,7 +146,7 @@ def load_samples():
     beat = Schedule.objects.get(trigger_type=Heartbeat.typed)
     beat.next_run_at = cron.latest_slot(beat.expression, beat.time_zone, now)
     beat.save(update_fields=["next_run_at"])
-    Heartbeat.objects.get(pk=schedules.fire(beat, now=now)).process()
+    Heartbeat.objects.get(pk=scheduler.fire(beat, now=now)).process()
     # An operator's schedule (added in the admin), disabled for now, with a reason.
     report = Schedule.objects.create(
         trigger_type=MonthlyReport.typed,
