@@ -57,7 +57,8 @@ def test_time_ticks__every_ten_minutes_across_the_hour():
 def test_time_ticks__round_in_local_time():
     minutes = hour().minutes
     with timezone.override("Asia/Kolkata"):  # UTC+5:30: 10:35 is 16:05
-        labels = [timezone.localtime(minutes[i]).strftime("%H:%M") for i in charts.time_ticks(minutes)]
+        ticks = charts.time_ticks(minutes)
+        labels = [timezone.localtime(minutes[i]).strftime("%H:%M") for i in ticks]
     assert labels == ["16:10", "16:20", "16:30", "16:40", "16:50", "17:00"]
 
 

@@ -105,7 +105,8 @@ def test_throughput_chart__coordinates_stay_unlocalized_the_words_translated():
     points = re.search(r'class="djt-line-processed" points="([^"]+)"', html)
     assert points and re.fullmatch(r"[\d., ]+", points.group(1)) and "," in points.group(1)
     assert "width=\"8.8\"" in html
-    assert "triggers/min" not in html
+    assert ">tijd (UTC)</text>" in html
+    assert "<title>10:47 — 12 verwerkt, 0 mislukt</title>" in html
 
 
 def test_throughput_chart__local_time_on_the_axis():
