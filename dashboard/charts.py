@@ -17,8 +17,8 @@ from django.utils import timezone
 from .stats import DueRow, Throughput
 
 # The throughput chart's viewBox and plot area, in SVG units (it scales to its panel).
-WIDTH, HEIGHT = 600, 206
-LEFT, RIGHT, TOP, BOTTOM = 50, 570, 28, 162
+WIDTH, HEIGHT = 800, 258
+LEFT, RIGHT, TOP, BOTTOM = 60, 770, 34, 200
 MOST_VALUE_TICKS = 5  # intervals on the y axis, at most
 MOST_TIME_TICKS = 7
 TIME_STEPS = (1, 2, 5, 10, 15, 30, 60)  # minutes between time ticks

@@ -104,7 +104,7 @@ def test_throughput_chart__coordinates_stay_unlocalized_the_words_translated():
         html = render("{% throughput_chart data %}", data=busy_hour())
     points = re.search(r'class="djt-line-processed" points="([^"]+)"', html)
     assert points and re.fullmatch(r"[\d., ]+", points.group(1)) and "," in points.group(1)
-    assert "width=\"8.8\"" in html
+    assert re.search(r'class="djt-hit" x="[\d.]+" y="34" width="\d+\.\d"', html)
     assert ">tijd (UTC)</text>" in html
     assert "<title>10:47 — 12 verwerkt, 0 mislukt</title>" in html
 
