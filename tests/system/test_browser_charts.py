@@ -65,10 +65,19 @@ def test_throughput__hovering_a_minute_shows_its_values(busy_hour, dashboard):
     assert hovered_title(page) == f"{busy_hour} — 12 processed, 1 failed"
     assert minute.evaluate("rect => getComputedStyle(rect).fillOpacity") == "0.15"  # marked
     # ... and the same numbers for a screen reader, or anyone, in the table behind a disclosure.
+    assert timed_refresh_may_run(page)
     page.get_by_text("Show the numbers").click()
     expect(page.locator(".djt-chart-numbers tr", has_text=busy_hour)).to_have_text(
         f"{busy_hour}121"
     )
+    assert not timed_refresh_may_run(page)  # it would close the table under the reader
+
+
+def timed_refresh_may_run(page: Any) -> bool:
+    """The condition of the live part's timed refresh, evaluated in the page as htmx does."""
+    trigger = page.locator("#djt-live").get_attribute("hx-trigger")
+    condition = trigger[trigger.index("[") + 1 : trigger.rindex("]")]
+    return page.evaluate(f"() => ({condition})")
 
 
 def test_charts__fit_a_phone_without_scrolling_sideways(busy_hour, dashboard):
