@@ -12,4 +12,5 @@ urlpatterns = [
     path("triggers/<int:pk>/<str:kind>/", views.trigger_action, name="trigger_action"),
     path("failures/<str:kind>/", views.group_action, name="group_action"),
     path("types/<str:kind>/", views.type_control, name="type_control"),
+    path("schedules/<int:pk>/<str:kind>/", views.schedule_control, name="schedule_control"),
 ]

@@ -8,6 +8,7 @@ they asked for (``request.htmx.target``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -23,13 +24,13 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
-from djtriggers import actions, controls
+from djtriggers import actions, controls, schedules
 from djtriggers import views as core_views
 from djtriggers.actions import Action
 from djtriggers.exceptions import UnknownTriggerType
 from djtriggers.forms import ActionForm
 from djtriggers.lifecycle import Status
-from djtriggers.models import Trigger
+from djtriggers.models import Schedule, Trigger
 from djtriggers.registry import trigger_types
 
 from . import stats
@@ -97,6 +98,7 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
         context.update(list_context(request))
     context["group_actions"] = _allowed(request, GROUP_ACTIONS)
     context["may_pause"] = request.user.has_perm(controls.PERMISSION)
+    context["may_toggle_schedules"] = request.user.has_perm(schedules.PERMISSION)
     if target in ("djt-live", "djt-list"):
         response = render(request, f"{TEMPLATE}#{target.removeprefix('djt-')}", context)
     else:
@@ -125,12 +127,22 @@ def live_context() -> dict[str, Any]:
         "limits": controls.limits(),
         "known_types": set(trigger_types()),
         "upcoming": stats.upcoming(),
+        "schedules": schedule_rows(now),
         "failure_groups": stats.failure_groups(),
         "workers": stats.workers(now),
         "throughput": stats.throughput(now),
         "statuses": list(Status),  # {{ status }} is the value, {{ status.label }} its name
         "now": now,
     }
+
+
+def schedule_rows(now: datetime) -> list[Schedule]:
+    """Every schedule, its last outcome and why no worker runs it (if so), in one query."""
+    rows = list(schedules.with_outcomes(Schedule.objects.all()))
+    for row in rows:
+        row.outcome = schedules.outcome(row, now)  # type: ignore[attr-defined]
+        row.not_run = schedules.runnable(row)  # type: ignore[attr-defined]
+    return rows
 
 
 def list_context(request: HttpRequest) -> dict[str, Any]:
@@ -197,6 +209,14 @@ def health_check(request: HttpRequest) -> JsonResponse:
         problems.append(
             f"the oldest due trigger has waited {oldest:.0f}s "
             f"(more than {settings.HEALTH_MAX_DUE_AGE_SECONDS:.0f}s)"
+        )
+    threshold = settings.HEALTH_MAX_DUE_AGE_SECONDS
+    for row in schedules.overdue(now - timedelta(seconds=threshold)):
+        late = (now - (row.next_run_at or now)).total_seconds()
+        problems.append(
+            f"the schedule {row.pk} of {row.trigger_type} ({row.expression}) is {late:.0f}s "
+            f"past its slot without a trigger (more than {threshold:.0f}s): does a worker "
+            "run its type?"
         )
     if oldest is not None:
         workers = stats.workers(now)
@@ -367,4 +387,38 @@ def type_control(request: HtmxHttpRequest, kind: str) -> HttpResponse:
         context["error"] = str(exc)
         return _fragment(request, "type_message", context, changed=False)
     context["message"] = text % {"type": trigger_type}
+    return _fragment(request, "type_message", context, changed=done)
+
+
+@staff_only
+@require_POST
+@on_admin_site
+def schedule_control(request: HtmxHttpRequest, pk: int, kind: str) -> HttpResponse:
+    """Disable or enable a schedule (djtriggers.schedules), from the schedules' panel."""
+    if kind not in ("disable", "enable"):
+        raise Http404(f"No schedule control {kind!r}; use disable or enable.")
+    if not request.user.has_perm(schedules.PERMISSION):
+        raise PermissionDenied
+    schedule = get_object_or_404(Schedule, pk=pk)
+    context: dict[str, Any] = {"trigger_type": schedule.trigger_type}
+    reason = request.POST.get("reason", "")
+    try:
+        if kind == "disable":
+            done = schedules.disable(schedule, reason=reason, user=request.user)
+            text = (
+                gettext("Disabled the schedule of %(type)s.")
+                if done
+                else gettext("The schedule of %(type)s was disabled already.")
+            )
+        else:
+            done = schedules.enable(schedule, reason=reason, user=request.user)
+            text = (
+                gettext("Enabled the schedule of %(type)s.")
+                if done
+                else gettext("The schedule of %(type)s was enabled already.")
+            )
+    except ValueError as exc:
+        context["error"] = str(exc)
+        return _fragment(request, "type_message", context, changed=False)
+    context["message"] = text % {"type": schedule.trigger_type}
     return _fragment(request, "type_message", context, changed=done)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.checks import CheckMessage, Error, Tags, register
 from django.core.checks import Warning as CheckWarning
@@ -12,6 +12,9 @@ from . import priorities
 from .conf import BOUNDS, BaseSettings, settings
 from .loggers.base import TriggerLogger
 from .registry import trigger_classes
+
+if TYPE_CHECKING:
+    from .models import Trigger
 
 # Trigger class attributes that override a setting, checked with its bounds.
 CLASS_OVERRIDES = {
@@ -250,3 +253,34 @@ def _key_errors(cls: Any) -> list[Error]:
             id="djtriggers.E017",
         )
     ]
+
+
+# The ids of what schedules.problems finds in a class's schedule.
+SCHEDULE_PROBLEMS = {
+    "expression": "djtriggers.E018",
+    "zone": "djtriggers.E019",
+    "type": "djtriggers.E020",
+}
+
+
+def _abstract_subclasses(cls: type[Trigger]) -> list[type[Trigger]]:
+    found: list[type[Trigger]] = []
+    for sub in cls.__subclasses__():
+        found += [sub] if sub._meta.abstract else []
+        found += _abstract_subclasses(sub)
+    return found
+
+
+@register(Tags.models)
+def check_schedules(**kwargs: Any) -> list[Error]:
+    """The schedules classes declare: a cron expression, a time zone, a type without own data."""
+    from . import schedules
+    from .models import Trigger
+
+    installed = [cls for classes in trigger_classes().values() for cls in classes]
+    errors: list[Error] = []
+    for cls in [*_abstract_subclasses(Trigger), *installed]:
+        for problem in schedules.problems(cls):
+            error_id = SCHEDULE_PROBLEMS[problem.kind]
+            errors.append(Error(problem.message, hint=problem.hint, obj=cls, id=error_id))
+    return errors

@@ -26,6 +26,7 @@ from .times import check_in_range
 __all__ = [
     "OperatorAction",
     "PausedType",
+    "Schedule",
     "State",
     "Status",
     "Trigger",
@@ -57,6 +58,13 @@ class Trigger(models.Model):
     # At most this many triggers of the type run at once, over all workers (None:
     # no limit); see controls.py.
     max_concurrency: ClassVar[int | None] = None
+    # A recurring schedule (see schedules.py): a cron expression, e.g. "*/15 * * * *",
+    # read on the clock of schedule_timezone (None: TIME_ZONE). Only the class that
+    # sets it is scheduled (a subclass declares its own). schedule_catch_up: "one"
+    # (one run for all missed slots) or "none" (skip missed slots).
+    schedule: ClassVar[str | None] = None
+    schedule_timezone: ClassVar[str | None] = None
+    schedule_catch_up: ClassVar[str] = "one"
 
     # The priority of the class's triggers unless one is given: 0 (runs first) to 9
     # (runs last); see priorities.py.
@@ -648,3 +656,61 @@ class TypeSlot(models.Model):
 
     def __str__(self) -> str:
         return self.trigger_type
+
+
+class Schedule(models.Model):
+    """A recurring schedule: the workers create one trigger of its type per slot (see schedules.py).
+
+    A class's ``schedule`` makes a declared row (one per type, kept in step with
+    the class by ``schedules.sync``); operators add others in the admin.
+    """
+
+    class CatchUp(models.TextChoices):
+        ONE = "one", _("One run for all missed slots")
+        NONE = "none", _("Skip missed slots")
+
+    trigger_type = models.CharField(_("trigger type"), max_length=100)
+    expression = models.CharField(
+        _("cron expression"),
+        max_length=100,
+        help_text=_("Five fields: minute hour day-of-month month day-of-week (e.g. */15 * * * *)."),
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        help_text=_("An IANA name such as Europe/Brussels: the slots are read on its clock."),
+    )
+    catch_up = models.CharField(
+        _("catch-up"),
+        max_length=4,
+        choices=CatchUp.choices,
+        default=CatchUp.ONE,
+        help_text=_("What happens to the slots missed while no worker ran."),
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    # True: declared by the type's class (one such row per type, a unique key);
+    # None: added by an operator (NULLs are distinct, so any number of them).
+    declared = models.BooleanField(_("declared by its class"), null=True, default=None)
+    # The next slot, in UTC (None while disabled).
+    next_run_at = models.DateTimeField(_("next run"), null=True, blank=True)
+    # The last slot that made a trigger, and that trigger (no foreign key: cleaning
+    # deletes finished triggers).
+    last_run_at = models.DateTimeField(_("last run"), null=True, blank=True)
+    last_trigger_id = models.IntegerField(_("last trigger"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("schedule")
+        verbose_name_plural = _("schedules")
+        ordering = ["trigger_type", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["trigger_type", "declared"], name="djtriggers_schedule_declared"
+            )
+        ]
+        # Every worker asks for the due enabled schedules: one step down this index.
+        indexes = [models.Index(fields=["enabled", "next_run_at"], name="djtriggers_schedule_due")]
+
+    def __str__(self) -> str:
+        return f"{self.trigger_type} ({self.expression}, {self.time_zone})"

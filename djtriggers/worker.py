@@ -9,7 +9,7 @@ import signal
 import socket
 import threading
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from time import monotonic
 from types import FrameType
 from typing import Any
@@ -18,7 +18,7 @@ from django.db import DatabaseError, connections
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from . import counts, models, signals
+from . import counts, models, scheduler, schedules, signals
 from .attempts import StopNow
 from .conf import settings
 from .engine import Counts, Engine
@@ -79,6 +79,8 @@ class TriggerWorker:
             due_before=timezone.now() if burst else None,
             dictionary=dictionary,
         )
+        # The recurring schedules of its types: the worker creates their triggers.
+        self.scheduler = scheduler.Scheduler(using, scope=self.engine._scope)
         self.stopping: str | None = None
         self._deadline: float | None = None
         self._wake = threading.Event()
@@ -138,6 +140,8 @@ class TriggerWorker:
                 try:
                     if not registered:
                         self._heartbeat(register=True)
+                        # The classes' schedules as this code declares them.
+                        schedules.sync(using=self.using)
                         registered = True
                     worked = self._run_batch(limit)
                     if not worked and not self.burst:
@@ -168,6 +172,7 @@ class TriggerWorker:
         return self.counts
 
     def _run_batch(self, limit: int) -> bool:
+        self.scheduler.fire_due()
         pks = self.engine.claim(limit)
         if pks:
             self.engine.process(
@@ -194,8 +199,13 @@ class TriggerWorker:
         if self._deadline is not None:
             seconds = min(seconds, max(self._deadline - monotonic(), 0.0))
         if self._watcher is None:
-            self._watcher = Watcher(self.using, self.engine.earliest_scheduled, self._wake)
+            self._watcher = Watcher(self.using, self._next_due, self._wake)
         self._watcher.sleep(seconds)
+
+    def _next_due(self) -> datetime | None:
+        """When the next trigger is due or the next schedule's slot comes, whichever is first."""
+        times = [self.engine.earliest_scheduled(), self.scheduler.next_run()]
+        return min((t for t in times if t is not None), default=None)
 
     # --- heartbeat -----------------------------------------------------------
 

@@ -365,3 +365,72 @@ def test_good_unique_keys_pass(value):
         assert check_priorities_and_keys() == []
     finally:
         _unregister(Odd)
+
+
+def _scheduled(name: str, **attrs):
+    """A proxy trigger class of testapp with these attributes (unregister it after)."""
+    meta = attrs.pop("Meta", type("Meta", (), {"proxy": True, "app_label": "testapp"}))
+    return type(name, (Trigger,), {"__module__": __name__, "Meta": meta, **attrs})
+
+
+@pytest.mark.parametrize(
+    ("attrs", "id_", "says"),
+    [
+        ({"schedule": "every day"}, "djtriggers.E018", "give five fields"),
+        ({"schedule": "61 * * * *"}, "djtriggers.E018", "bad minute"),
+        ({"schedule": "@daily", "schedule_catch_up": "all"}, "djtriggers.E018", "'all' is not"),
+        ({"schedule": "@daily", "schedule_timezone": "Mars/Olympus"}, "djtriggers.E019", "Mars"),
+    ],
+)
+def test_bad_schedule__an_error_on_the_class(attrs, id_, says):
+    from djtriggers.checks import check_schedules
+
+    Scheduled = _scheduled("Scheduled", typed="scheduled_check", **attrs)
+    try:
+        [error] = check_schedules()
+        assert (error.id, error.obj) == (id_, Scheduled)
+        assert says in error.msg
+        assert error.hint
+    finally:
+        _unregister(Scheduled)
+
+
+def test_schedule_on_a_type_with_own_data__e020():
+    from djtriggers.checks import check_schedules
+
+    meta = type("Meta", (), {"app_label": "testapp"})
+    Needy = _scheduled(
+        "Needy",
+        Meta=meta,
+        typed="needy",
+        schedule="@daily",
+        amount=models.IntegerField(),
+        note=models.CharField(max_length=10, blank=True),
+        count=models.IntegerField(default=0),
+    )
+    try:
+        [error] = check_schedules()
+        assert error.id == "djtriggers.E020"
+        assert "need their own data (amount)" in error.msg
+    finally:
+        _unregister(Needy)
+
+
+def test_schedule_on_an_abstract_class__e020():
+    from djtriggers.checks import check_schedules
+
+    meta = type("Meta", (), {"abstract": True, "app_label": "testapp"})
+    Abstract = _scheduled("AbstractScheduled", Meta=meta, schedule="@daily")
+    try:
+        [error] = check_schedules()
+        assert (error.id, error.obj) == ("djtriggers.E020", Abstract)
+        assert "is abstract" in error.msg
+    finally:
+        Abstract.schedule = None  # it stays a subclass of Trigger until collected
+        del Abstract
+
+
+def test_good_schedules__no_error():
+    from djtriggers.checks import check_schedules
+
+    assert check_schedules() == []

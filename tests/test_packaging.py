@@ -3,7 +3,7 @@
 In a checkout the apps read the top-level ``templates/`` and ``static/`` (DIRS
 and STATICFILES_DIRS in tests/settings.py); the wheel and an editable install
 carry them inside the apps (``[tool.setuptools.package-dir]``). The core
-installs and runs with Django alone.
+installs and runs with Django (and cronsim, for schedules) alone.
 """
 
 import json
@@ -326,7 +326,7 @@ def test_core__installs_and_runs_a_trigger_with_django_alone(wheel, tmp_path):
     pip_install(python, "-c", str(constraints(tmp_path)), str(wheel))
     installed = run([*PIP, "--python", python, "list", "--format=freeze"], cwd=tmp_path)
     packages = {line.split("==")[0].lower() for line in installed.splitlines()}
-    assert packages <= {"django", "django-triggers", "asgiref", "sqlparse", "tzdata"}
+    assert packages <= {"django", "django-triggers", "asgiref", "sqlparse", "tzdata", "cronsim"}
 
     project = tmp_path / "project"
     (project / "hello").mkdir(parents=True)

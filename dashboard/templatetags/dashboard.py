@@ -3,19 +3,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django import template
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
-from django.utils.translation import gettext, pgettext
+from django.utils import timezone
+from django.utils.translation import pgettext
 
 from djtriggers import actions
 from djtriggers.actions import Action
 from djtriggers.models import Trigger
 
-from ..stats import Throughput
+from .. import charts
+from ..stats import DueRow, Throughput
 
 register = template.Library()
-
-WIDTH, HEIGHT = 600, 120
 
 
 @register.simple_tag(takes_context=True)
@@ -59,37 +57,23 @@ def get(mapping: dict[str, object], key: str) -> object:
     return mapping.get(key, "")
 
 
-@register.simple_tag
-def throughput_chart(data: Throughput) -> SafeString:
-    """Processed and failed per minute as an inline SVG: no chart library."""
-    step = WIDTH / max(len(data.minutes) - 1, 1)
-    peak = data.peak
+@register.inclusion_tag("dashboard/charts.html#throughput")
+def throughput_chart(data: Throughput) -> dict[str, object]:
+    """Processed and failed per minute: an inline SVG with axes, a legend and the numbers."""
+    return {
+        "chart": charts.throughput_chart(data),
+        "time_zone": timezone.get_current_timezone_name(),
+        "width": charts.WIDTH,
+        "height": charts.HEIGHT,
+        "left": charts.LEFT,
+        "right": charts.RIGHT,
+        "top": charts.TOP,
+        "bottom": charts.BOTTOM,
+        "plot_height": charts.BOTTOM - charts.TOP,
+    }
 
-    def points(values: list[int]) -> str:
-        return " ".join(
-            f"{i * step:.1f},{HEIGHT - value * (HEIGHT - 10) / peak:.1f}"
-            for i, value in enumerate(values)
-        )
 
-    first = data.minutes[0].strftime("%H:%M") if data.minutes else ""
-    last = data.minutes[-1].strftime("%H:%M") if data.minutes else ""
-    # Translators: the chart's peak, in triggers per minute.
-    peak_label = gettext("%(count)d/min") % {"count": peak}
-    labels = format_html_join(
-        "",
-        '<text x="{}" y="{}" class="djt-axis">{}</text>',
-        [(2, 12, peak_label), (2, HEIGHT + 14, first), (WIDTH - 34, HEIGHT + 14, last)],
-    )
-    return format_html(
-        '<svg class="djt-chart" viewBox="0 0 {w} {h}" role="img" aria-label="{label}">'
-        '<line x1="0" y1="{base}" x2="{w}" y2="{base}" class="djt-baseline"/>'
-        '<polyline points="{ok}" class="djt-line-processed"/>'
-        '<polyline points="{ko}" class="djt-line-failed"/>{labels}</svg>',
-        label=gettext("Processed and failed per minute over the last hour"),
-        w=WIDTH,
-        h=HEIGHT + 18,
-        base=HEIGHT,
-        ok=points(data.processed),
-        ko=points(data.failed),
-        labels=labels,
-    )
+@register.inclusion_tag("dashboard/charts.html#lag")
+def lag_chart(rows: list[DueRow], threshold: float) -> dict[str, object]:
+    """The due board's lags, p50 and p95 per type, against the due threshold."""
+    return {"chart": charts.lag_chart(rows, threshold)}

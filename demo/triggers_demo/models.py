@@ -144,3 +144,17 @@ class SyncCustomer(Trigger):
 
     def _process(self, dictionary={}):  # noqa: B006
         return f"{self.source} synced to the CRM"
+
+
+class Heartbeat(Trigger):
+    """Checks the partner's status page every five minutes: a recurring schedule."""
+
+    class Meta:
+        proxy = True
+
+    typed = "heartbeat"
+    schedule = "*/5 * * * *"
+    schedule_timezone = "Europe/Brussels"
+
+    def _process(self, dictionary={}):  # noqa: B006
+        return "partner status page: up"

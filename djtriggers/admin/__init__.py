@@ -6,7 +6,7 @@ Register it (or a subclass) for your concrete trigger models too, and add
 
 from django.contrib import admin
 
-from ..models import PausedType, Trigger
+from ..models import PausedType, Schedule, Trigger
 from .actions import (
     cancel_triggers,
     process_triggers_now,
@@ -16,13 +16,17 @@ from .actions import (
 )
 from .options import TriggerAdmin
 from .pausing import PausedTypeAdmin, pause_trigger_types
+from .scheduling import ScheduleAdmin, disable_schedules, enable_schedules
 from .source import SourceTriggersMixin
 
 __all__ = [
     "PausedTypeAdmin",
+    "ScheduleAdmin",
     "SourceTriggersMixin",
     "TriggerAdmin",
     "cancel_triggers",
+    "disable_schedules",
+    "enable_schedules",
     "pause_trigger_types",
     "process_triggers_now",
     "reprocess_triggers",
@@ -32,3 +36,4 @@ __all__ = [
 
 admin.site.register(Trigger, TriggerAdmin)
 admin.site.register(PausedType, PausedTypeAdmin)
+admin.site.register(Schedule, ScheduleAdmin)

@@ -227,12 +227,13 @@ def test_index__live_parts_refresh_on_the_changed_event(client, root):
     assert content.count("triggers-changed from:body") == 2  # live and list
 
 
-def test_index__timed_refresh_waits_while_a_confirmation_is_open_or_a_time_is_typed(client, root):
+def test_index__timed_refresh_waits_for_a_confirmation_a_typed_time_and_the_numbers(client, root):
     live = client.get(INDEX, headers=LIVE).content.decode()
     trigger = re.search(r'hx-trigger="every 5s \[([^\]]+)\], triggers-changed from:body"', live)
     assert trigger
     assert "#djt-live .djt-confirm" in trigger.group(1)
     assert "#djt-live input:focus" in trigger.group(1)
+    assert "#djt-live .djt-chart-numbers')?.open" in trigger.group(1)  # the numbers are read
 
 
 def test_index__workers_show_a_stale_flag(client, root):
@@ -260,6 +261,35 @@ def test_index__due_board_and_upcoming(client, root):
     assert "10m 0s" in content or "10m 1s" in content
     assert "1m 0s" in content
     assert "soon$1" in content
+
+
+def test_index__the_throughput_legend_below_its_header_the_lags_on_the_due_board(client, root):
+    now = timezone.now()
+    processed(
+        BreakfastTrigger,
+        process_after=now - timedelta(minutes=5),
+        at=now - timedelta(minutes=4),
+    )
+    trigger = due()
+    TriggerAttempt.objects.create(
+        trigger=trigger, number=1, started_at=now, finished_at=now, outcome="success"
+    )
+    content = client.get(INDEX, headers=LIVE).content.decode()
+    assert re.search(r'<h2>Throughput, last hour</h2>\s*<ul class="djt-chart-legend">', content)
+    assert "processed (1), solid line" in content
+    assert content.count("<title>") == 60
+    board = content[content.index("<h2>Due board</h2>") : content.index("<h2>Workers</h2>")]
+    assert '<span class="djt-lag-type">breakfast</span>' in board
+    assert "p50 1m 0s, p95 1m 0s</span>" in board
+    assert '<span class="djt-lag-type">noop</span>' not in board  # due, nothing processed
+
+
+def test_index__an_idle_hour_says_so_on_both_pictures(client, root):
+    due()
+    content = client.get(INDEX, headers=LIVE).content.decode()
+    assert "Nothing processed or failed in the last hour." in content
+    assert "No lag measured in the last hour" in content
+    assert 'class="djt-chart"' not in content
 
 
 def test_index__nothing_yet(client, root):
@@ -714,10 +744,11 @@ def busy(request):
 # oldest), the counts per state, the lags (3: processed from the counters and this
 # minute's rows, the percentiles), upcoming, failure groups (2), workers, throughput;
 # the list (1); the summary: the due split (2), counts, oldest due (2), workers.
-# The page and the live fragment: and the paused types (with their backlog when any are).
-QUERIES = {"page": 15, "live": 14, "list": 3, "summary": 8}
+# The page and the live fragment: and the paused types (with their backlog when any are),
+# and the schedules with their last outcomes (1).
+QUERIES = {"page": 16, "live": 15, "list": 3, "summary": 8}
 if connection.vendor == "mysql":  # the failure groups: the counters, then their rows
-    QUERIES = {**QUERIES, "page": 16, "live": 15}
+    QUERIES = {**QUERIES, "page": 17, "live": 16}
 
 
 def test_queries__page(client, root, busy, django_assert_num_queries):

@@ -210,3 +210,18 @@ def test_load_demo_triggers__priorities_and_a_unique_key(demo_app):
         "cancelled",
         "scheduled",
     ]
+
+
+def test_load_demo_triggers__a_schedule_with_a_next_and_last_run_and_outcome(demo_app):
+    from djtriggers import schedules
+    from djtriggers.models import Schedule
+
+    load()
+
+    beat = schedules.with_outcomes(Schedule.objects.filter(trigger_type="heartbeat")).get()
+    assert beat.declared and beat.enabled
+    assert beat.next_run_at > beat.last_run_at
+    assert schedules.outcome(beat) == Status.PROCESSED
+    report = Schedule.objects.get(trigger_type="monthly_report")
+    assert not report.enabled and report.declared is None
+    assert schedules.history(report).get().reason.startswith("Finance")

@@ -82,3 +82,20 @@ def _actual(model):
     ):
         rows[typed][state] = n
     return dict(rows)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_schedules__0017_adds_the_schedule_table_and_0016_takes_it_away():
+    before = ("djtriggers", "0016_priority_unique")
+    executor = MigrationExecutor(connection)
+    executor.migrate([before])
+    assert "djtriggers_schedule" not in connection.introspection.table_names()
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    assert "djtriggers_schedule" in connection.introspection.table_names()
+
+    from djtriggers import schedules
+    from djtriggers.models import Schedule
+
+    schedules.sync()
+    assert Schedule.objects.filter(declared=True).count() == 1

@@ -307,3 +307,17 @@ class UniqueBill(PayBill):
 
     typed = "unique_bill"
     unique_key = ("recipient", "amount")
+
+
+class LeapDayTrigger(Trigger):
+    """Declares a schedule that never comes during a test run (noon on 29 February)."""
+
+    class Meta:
+        proxy = True
+
+    typed = "leap_day"
+    schedule = "0 12 29 2 *"
+    schedule_timezone = "Europe/Brussels"
+
+    def _process(self, dictionary):
+        return "a leap day"

@@ -13,6 +13,7 @@ from demo.triggers_demo.models import (
     BreakfastTrigger,
     FlakyWebhook,
     FraudAlert,
+    Heartbeat,
     MonthlyReport,
     Newsletter,
     PartnerSync,
@@ -21,9 +22,9 @@ from demo.triggers_demo.models import (
     SyncCustomer,
     WaitForStock,
 )
-from djtriggers import controls, lifecycle
+from djtriggers import controls, cron, lifecycle, scheduler, schedules
 from djtriggers.exceptions import ProcessError
-from djtriggers.models import PausedType, State, Trigger
+from djtriggers.models import PausedType, Schedule, State, Trigger
 
 
 class Command(BaseCommand):
@@ -48,6 +49,7 @@ class Command(BaseCommand):
         with transaction.atomic(), quiet("djtriggers", unless=options["verbosity"] > 1):
             Trigger._base_manager.all().delete()  # subclass rows, attempts and results too
             PausedType.objects.all().delete()
+            Schedule.objects.all().delete()
             load_samples()
         counts = Trigger.objects.status_counts()
         summary = ", ".join(f"{count} {status}" for status, count in counts.items())
@@ -137,6 +139,22 @@ def load_samples():
     SyncCustomer.objects.create_unique(
         source="customer$7", process_after=now + timedelta(minutes=4)
     )
+
+    # Scheduled: Heartbeat declares "*/5 * * * *" (Brussels time). Its last slot ran
+    # here, so its schedule shows a last run and outcome; the worker makes the next.
+    schedules.sync()
+    beat = Schedule.objects.get(trigger_type=Heartbeat.typed)
+    beat.next_run_at = cron.latest_slot(beat.expression, beat.time_zone, now)
+    beat.save(update_fields=["next_run_at"])
+    Heartbeat.objects.get(pk=scheduler.fire(beat, now=now)).process()
+    # An operator's schedule (added in the admin), disabled for now, with a reason.
+    report = Schedule.objects.create(
+        trigger_type=MonthlyReport.typed,
+        expression="0 6 1 * *",
+        time_zone="Europe/Brussels",
+        next_run_at=cron.next_slot("0 6 1 * *", "Europe/Brussels", now),
+    )
+    schedules.disable(report, reason="Finance: no reports until the year-end audit is done")
 
     # Pending: a steady flow over the next minutes, and some far ahead.
     for i in range(1, 16):
