@@ -90,8 +90,10 @@ def prepare_database(*, reset: bool) -> None:
     connections.close_all()  # the children open their own
 
 
-def start(args: list[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(args, cwd=ROOT, start_new_session=True)
+def start(args: list[str], *, quiet: bool = False) -> subprocess.Popen[bytes]:
+    """A child in its own session; ``quiet`` drops its output (the server's request log)."""
+    output = subprocess.DEVNULL if quiet else None
+    return subprocess.Popen(args, cwd=ROOT, start_new_session=True, stdout=output, stderr=output)
 
 
 def wait_for_port(port: int, children: dict[str, subprocess.Popen[bytes]]) -> bool:

@@ -58,7 +58,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": BASE_DIR / "demo.sqlite3",
+        # DEMO_DATABASE: another file, e.g. demo/screenshots.py's throwaway copy.
+        "NAME": os.environ.get("DEMO_DATABASE", BASE_DIR / "demo.sqlite3"),
         # The worker and the web server write at the same time.
         "OPTIONS": {
             "transaction_mode": "IMMEDIATE",

@@ -24,7 +24,7 @@ from demo.triggers_demo.models import (
 )
 from djtriggers import controls, cron, lifecycle, scheduler, schedules
 from djtriggers.exceptions import ProcessError
-from djtriggers.models import PausedType, Schedule, State, Trigger
+from djtriggers.models import PausedType, Schedule, State, Trigger, TriggerAttempt
 
 
 class Command(BaseCommand):
@@ -67,6 +67,8 @@ def load_samples():
     for amount, to in ((40, energy), (120, landlord), (75, energy)):
         PayBill.objects.create(amount=amount, recipient=to).process()
 
+    load_history(now, energy)
+
     # Failed: bills the balance cannot cover, tried until the tries ran out. The
     # first is bad data, an invoice of 120.00 typed in cents: on its admin page,
     # correct the amount to 120 and "Save and reprocess" (the worker pays it).
@@ -75,6 +77,12 @@ def load_samples():
         while bill.state != State.FAILED:
             with contextlib.suppress(ProcessError):
                 bill.process(force=True)  # force: skip the retry delay
+        # Tried a minute apart, the last a minute ago, as a worker would have.
+        for attempt in bill.attempts.all():
+            when = now - timedelta(minutes=bill.number_of_tries - attempt.number + 1)
+            TriggerAttempt.objects.filter(pk=attempt.pk).update(started_at=when, finished_at=when)
+        received = now - timedelta(minutes=bill.number_of_tries + 1)
+        PayBill.objects.filter(pk=bill.pk).update(date_received=received, process_after=received)
 
     # Cancelled.
     for days in (1, 2):
@@ -168,6 +176,35 @@ def load_samples():
     FlakyWebhook.objects.create(source="order$1010", process_after=now + timedelta(seconds=45))
     for delay, amount in ((timedelta(hours=8), 900), (timedelta(days=7), 950)):
         PayBill.objects.create(amount=amount, recipient=landlord, process_after=now + delay)
+
+
+def load_history(now, to):
+    """The last hour's work, for the dashboard's throughput chart and lag.
+
+    Breakfasts served every minute, a few seconds late, and every sixth minute a
+    bill that failed once (12.00 typed as 1200) and was paid after a fix. They run
+    now, then move back in time with an UPDATE, which the counters follow.
+    """
+    for minutes in range(59, 0, -1):
+        served = []
+        for n in range(2 + minutes * 7 % 5):
+            breakfast = BreakfastTrigger.objects.create(source=f"kitchen$earlier-{minutes}-{n}")
+            breakfast.process()
+            served.append(breakfast.pk)
+        if minutes % 6 == 0:
+            bill = PayBill.objects.create(amount=1200, recipient=to)
+            with contextlib.suppress(ProcessError):
+                bill.process()
+            bill.amount = 12
+            bill.save(update_fields=["amount"])
+            bill.process(force=True)
+            served.append(bill.pk)
+        done = now - timedelta(minutes=minutes)
+        due = done - timedelta(seconds=minutes * 37 % 90)
+        Trigger._base_manager.filter(pk__in=served).update(
+            date_received=due, process_after=due, date_processed=done
+        )
+        TriggerAttempt.objects.filter(trigger__in=served).update(started_at=done, finished_at=done)
 
 
 def recipient(username):
