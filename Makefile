@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DBS ?= sqlite postgres mariadb
 
-.PHONY: demo test lint check test-sqlite test-postgres test-mariadb services bench clean messages
+.PHONY: demo screenshots test lint check test-sqlite test-postgres test-mariadb services bench clean messages
 
 $(BIN)/.installed: pyproject.toml
 	bash .ci/system-packages.sh
@@ -57,6 +57,10 @@ messages: venv
 
 demo: venv
 	$(BIN)/python demo/run.py
+
+# The README's pictures (demo/screenshots/), from fresh demo data in a throwaway database.
+screenshots: venv
+	$(BIN)/python demo/screenshots.py
 
 bench: venv services
 	$(BIN)/python bench/process_triggers.py

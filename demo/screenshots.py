@@ -13,6 +13,7 @@ PNGs (a 256-colour palette) to demo/screenshots/, each under 300 KB.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
 import shutil
@@ -60,10 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["DEMO_DATABASE"] = str(Path(folder) / "demo.sqlite3")
         run.prepare_database(reset=True)
         bill = retry_a_failed_bill()
-        server = run.start(
-            [sys.executable, str(ROOT / "manage.py"), "runserver", "--noreload", f"127.0.0.1:{port}"],
-            quiet=True,
-        )
+        manage = [sys.executable, str(ROOT / "manage.py")]
+        server = run.start([*manage, "runserver", "--noreload", f"127.0.0.1:{port}"], quiet=True)
         try:
             if not run.wait_for_port(port, {"server": server}):
                 run.say(f"The server did not start; is port {port} free? Try --port.")
@@ -95,12 +94,14 @@ def retry_a_failed_bill() -> int:
     """An operator reprocesses a failed bill and it fails again; returns its id."""
     from django.contrib.auth import get_user_model
     from django.db import connections
+    from django.db.models import Value
+    from django.db.models.functions import Replace
 
     from demo.triggers_demo.management.commands.load_demo_triggers import quiet
     from demo.triggers_demo.models import PayBill
     from djtriggers import actions
     from djtriggers.exceptions import ProcessError
-    from djtriggers.models import State
+    from djtriggers.models import State, TriggerAttempt
 
     operator = get_user_model()._default_manager.get(username=run.USERNAME)
     bill = PayBill.objects.failed().get(amount=2500)
@@ -110,10 +111,12 @@ def retry_a_failed_bill() -> int:
     bill.refresh_from_db()
     with quiet("djtriggers"):
         while bill.state != State.FAILED:
-            try:
+            with contextlib.suppress(ProcessError):
                 bill.process(force=True)  # force: skip the retry delay
-            except ProcessError:
-                pass
+    # Paths from the checkout's root, so any clone takes the same pictures.
+    TriggerAttempt.objects.update(
+        traceback=Replace("traceback", Value(f"{ROOT}{os.sep}"), Value(""))
+    )
     connections.close_all()  # the server opens its own
     return bill.pk
 
@@ -193,7 +196,8 @@ def timeline(page: Any) -> bytes:
     from PIL import Image
 
     page.locator(".djt-timeline details").last.evaluate("details => details.open = true")
-    header = cut(page, to=max(bottom(page, "#content .object-tools"), bottom(page, "#content > h2")))
+    title = max(bottom(page, "#content .object-tools"), bottom(page, "#content > h2"))
+    header = cut(page, to=title)
     start = max((edge(page, ".djt-timeline", "top") or 0) - MARGIN, 0)
     events = cut(page, start=start, to=bottom(page, ".djt-timeline"))
     with Image.open(io.BytesIO(header)) as top, Image.open(io.BytesIO(events)) as rest:
@@ -219,7 +223,7 @@ def save(pictures: dict[str, bytes], out: Path) -> int:
             small.save(path, optimize=True)
             width, height = image.size
         size = path.stat().st_size
-        run.say(f"{path.relative_to(out.parent)}: {width}x{height}, {size / 1024:.0f} KB")
+        run.say(f"{path}: {width}x{height}, {size / 1024:.0f} KB")
         if size > MAX_BYTES:
             too_big.append(path.name)
     if too_big:
