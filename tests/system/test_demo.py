@@ -225,3 +225,24 @@ def test_load_demo_triggers__a_schedule_with_a_next_and_last_run_and_outcome(dem
     report = Schedule.objects.get(trigger_type="monthly_report")
     assert not report.enabled and report.declared is None
     assert schedules.history(report).get().reason.startswith("Finance")
+
+
+def test_load_demo_triggers__an_hour_of_history_for_the_throughput_chart_and_lag(demo_app):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from djtriggers import counts
+
+    load()
+
+    now = timezone.now()
+    tries = counts.tries_per_minute(now - timedelta(hours=1), now)
+    assert sum("success" in outcomes for outcomes in tries.values()) >= 55  # nearly every minute
+    assert sum("failure" in outcomes for outcomes in tries.values()) >= 10
+    lags = [
+        trigger.date_processed - trigger.process_after
+        for trigger in Trigger.objects.filter(source__startswith="kitchen$earlier-")
+    ]
+    assert len(lags) > 100
+    assert min(lags) >= timedelta(0) and max(lags) > timedelta(seconds=60)
