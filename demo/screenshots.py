@@ -17,6 +17,7 @@ import contextlib
 import io
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -57,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         run.say(problem)
         return 1
     port = args.port or free_port()
+    if not port_free(port):  # or the pictures would be of whatever serves it
+        run.say(f"Port {port} is taken: try another --port, or leave it out.")
+        return 1
+    signal.signal(signal.SIGTERM, run.interrupt)  # the finally below stops the server
     with tempfile.TemporaryDirectory(prefix="djtriggers-screenshots-") as folder:
         os.environ["DEMO_DATABASE"] = str(Path(folder) / "demo.sqlite3")
         run.prepare_database(reset=True)
@@ -79,6 +84,10 @@ def browser_problem() -> str:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         return "The playwright package is missing: run `make venv` first."
+    try:
+        import PIL  # noqa: F401
+    except ImportError:
+        return "Pillow is missing: run `make venv` first."
     if not shutil.which(CHROMIUM):
         return f"{CHROMIUM} is missing: apt-get install chromium (playwright install cannot)."
     return ""
@@ -88,6 +97,18 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(
+            socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
+        )  # as runserver: TIME_WAIT is free
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def retry_a_failed_bill() -> int:

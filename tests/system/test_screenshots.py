@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -74,6 +75,36 @@ def test_screenshots__a_missing_browser_is_a_clear_error(tmp_path):
 
     assert done.returncode == 1
     assert "no-chromium is missing: apt-get install chromium" in done.stdout
+    assert not (tmp_path / "out").exists()
+
+
+def test_screenshots__a_taken_port_is_a_clear_error(tmp_path):
+    """Not the pictures of whatever serves the port: the script stops before preparing anything."""
+    if not shutil.which(CHROMIUM):
+        unavailable(f"{CHROMIUM} is missing (apt-get install chromium).")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "demo.settings"}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "demo" / "screenshots.py"),
+                "--port",
+                str(port),
+                "--out",
+                str(tmp_path / "out"),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert done.returncode == 1
+    assert f"Port {port} is taken: try another --port" in done.stdout
     assert not (tmp_path / "out").exists()
 
 
