@@ -74,9 +74,7 @@ def rows(site) -> dict[str, Trigger]:
         "processed": factories.processed(NoopTrigger),
         "cancelled": factories.cancelled(NoopTrigger),
         "paused": factories.due(LaterTrigger),
-        "failed": factories.failed(
-            FailingTrigger, error="KeyError: 'beans' " * 8, source=source
-        ),
+        "failed": factories.failed(FailingTrigger, error="KeyError: 'beans' " * 8, source=source),
     }
     controls.pause(LaterTrigger, reason="the later service is down")
     Schedule.objects.create(
@@ -118,9 +116,7 @@ def test_list__fifty_rows_fit_in_two_screens(many, pages, capsys):
     assert section <= 2 * DESKTOP["height"]
 
 
-def test_list__rows_offer_only_their_actions_the_valued_ones_in_a_closed_disclosure(
-    rows, pages
-):
+def test_list__rows_offer_only_their_actions_the_valued_ones_in_a_closed_disclosure(rows, pages):
     page = pages(DESKTOP)
 
     def buttons(name: str) -> list[str]:
@@ -168,9 +164,7 @@ def test_list__a_bad_time_keeps_the_disclosure_open_with_the_error(rows, pages):
     expect(page.locator(f"#djt-trigger-{failed.pk} [role=alert]")).to_contain_text(
         "Not rescheduled"
     )
-    expect(page.locator(f"#djt-trigger-{failed.pk} details.djt-more")).to_have_attribute(
-        "open", ""
-    )
+    expect(page.locator(f"#djt-trigger-{failed.pk} details.djt-more")).to_have_attribute("open", "")
 
 
 def test_types_and_schedules__pause_and_disable_behind_their_disclosures(rows, pages):
@@ -248,7 +242,7 @@ def test_phone__wide_tables_scroll_inside_their_panel(rows, pages):
             }"""
         )
         assert scroller is not None, table.evaluate("t => t.outerHTML.slice(0, 120)")
-        assert 0 <= scroller["left"] and scroller["right"] <= PHONE["width"]
+        assert scroller["left"] >= 0 and scroller["right"] <= PHONE["width"]
 
 
 # The dashboard's controls that a finger taps: tiles, and whatever is in an action area.
