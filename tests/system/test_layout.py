@@ -167,6 +167,22 @@ def test_list__a_bad_time_keeps_the_disclosure_open_with_the_error(rows, pages):
     expect(page.locator(f"#djt-trigger-{failed.pk} details.djt-more")).to_have_attribute("open", "")
 
 
+def test_live__the_timed_refresh_waits_while_a_disclosure_is_open(rows, pages):
+    """The refresh's own condition, evaluated on the page: an open reason box is not wiped."""
+    page = pages(DESKTOP)
+    waits = """() => {
+        const when = document.getElementById('djt-live').getAttribute('hx-trigger');
+        const condition = when.slice(when.indexOf('[') + 1, when.lastIndexOf(']'));
+        return !Function(`return (${condition})`)();
+    }"""
+    assert page.evaluate(waits) is False
+    pause = page.locator(".djt-matrix details.djt-more").first
+    pause.locator("summary").click()
+    assert page.evaluate(waits) is True
+    pause.locator("summary").click()
+    assert page.evaluate(waits) is False
+
+
 def test_types_and_schedules__pause_and_disable_behind_their_disclosures(rows, pages):
     page = pages(DESKTOP)
     pause = page.locator(".djt-matrix details.djt-more").filter(has_text="Pause")
