@@ -75,6 +75,11 @@ class Action:
     def applies_to(self, trigger: Trigger) -> bool:
         return trigger.status in self.statuses
 
+    @property
+    def asks(self) -> bool:
+        """It needs a value (a time, a priority) before it can run: a form, not a button."""
+        return self.needs_time or self.needs_priority
+
 
 REPROCESS = Action(
     "reprocess",

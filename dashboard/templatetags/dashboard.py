@@ -26,6 +26,18 @@ def row_actions(context: template.Context, trigger: Trigger) -> list[Action]:
 
 
 @register.filter
+def direct(actions: list[Action]) -> list[Action]:
+    """The actions that are a button: they ask for nothing."""
+    return [a for a in actions if not a.asks]
+
+
+@register.filter
+def asking(actions: list[Action]) -> list[Action]:
+    """The actions that ask for a value first: the dashboard keeps them in a disclosure."""
+    return [a for a in actions if a.asks]
+
+
+@register.filter
 def duration(value: timedelta | float | None) -> str:
     """3s, 4m 10s, 2h 5m, 3d 4h."""
     if value is None:

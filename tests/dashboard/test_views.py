@@ -229,11 +229,12 @@ def test_index__live_parts_refresh_on_the_changed_event(client, root):
 
 def test_index__timed_refresh_waits_for_a_confirmation_a_typed_time_and_the_numbers(client, root):
     live = client.get(INDEX, headers=LIVE).content.decode()
-    trigger = re.search(r'hx-trigger="every 5s \[([^\]]+)\], triggers-changed from:body"', live)
+    trigger = re.search(r'hx-trigger="every 5s \[(.+?)\], triggers-changed from:body"', live)
     assert trigger
     assert "#djt-live .djt-confirm" in trigger.group(1)
     assert "#djt-live input:focus" in trigger.group(1)
     assert "#djt-live .djt-chart-numbers')?.open" in trigger.group(1)  # the numbers are read
+    assert "#djt-live details.djt-more[open]" in trigger.group(1)  # a reason is being typed
 
 
 def test_index__workers_show_a_stale_flag(client, root):

@@ -71,10 +71,13 @@ def test_corrections__never_land_while_a_worker_runs_the_trigger(workers):
     wait_until_settled()
     stop_all(started)
 
-    assert corrected and targets_running, refused  # the race was really run
+    assert corrected, refused
     if connection.vendor != "sqlite":
-        # SQLite: the worker's write lock makes an operator wait until its group committed,
-        # and then the trigger is processed.
+        # The race was really run: operators aimed at running triggers and were refused.
+        # (SQLite: the worker's write lock makes an operator wait until its group has
+        # committed, and then the trigger is processed; whether a read in between finds
+        # one running depends on the machine's load.)
+        assert targets_running, refused
         assert refused["held"] + refused["running"], refused
     attempts = {a.trigger_id: a for a in TriggerAttempt.objects.filter(trigger_id__in=pks)}
     assert sorted(attempts) == sorted(pks)  # each ran once, after its last correction

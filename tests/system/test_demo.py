@@ -16,6 +16,7 @@ from urllib.request import urlopen
 import pytest
 from django.apps import apps
 from django.conf import settings
+from django.contrib import admin
 from django.core.management import call_command
 from django.test import override_settings
 
@@ -36,6 +37,11 @@ def demo_app(transactional_db):
         yield
         Trigger._base_manager.all().delete()
         call_command("migrate", "triggers_demo", "zero", verbosity=0)
+        # The admin's autodiscovery registered the demo's models on the admin site;
+        # left there, they break every later admin page (no such app once restored).
+        for model in apps.get_app_config("triggers_demo").get_models():
+            if admin.site.is_registered(model):
+                admin.site.unregister(model)
     apps.clear_cache()
 
 
