@@ -64,11 +64,25 @@ def retrying_transaction(using: str, work: Callable[[], T], tries: int = 4) -> T
     transaction, as it may run more than once. Inside an outer transaction
     nothing is retried: the deadlock aborted that one too.
     """
+
+    def transaction_of_work() -> T:
+        with write_transaction(using):
+            return work()
+
+    return retrying(using, transaction_of_work, tries)
+
+
+def retrying(using: str, work: Callable[[], T], tries: int = 4) -> T:
+    """Run ``work`` (one statement, or a transaction of its own), again after a deadlock.
+
+    Outside a transaction a statement commits alone, so a deadlock undid all of
+    it and it can simply run again; inside one, the error goes to the caller,
+    whose whole transaction the database aborted.
+    """
     connection = connections[using]
     for attempt in range(1, tries + 1):  # pragma: no branch - returns or raises
         try:
-            with write_transaction(using):
-                return work()
+            return work()
         except DatabaseError as error:
             conflict = is_conflict(error, connection.vendor)
             retry = conflict and attempt < tries and not connection.in_atomic_block

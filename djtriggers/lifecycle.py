@@ -37,7 +37,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from . import wakeup
+from . import db, wakeup
 from .times import check_in_range
 
 if TYPE_CHECKING:
@@ -211,7 +211,10 @@ class Transition:
 
     def apply(self, queryset: QuerySet[Any], **params: Any) -> int:
         """Make the transition on the rows of ``queryset`` that are in a source state."""
-        changed = queryset.filter(state__in=self.sources).update(**self.values(**params))
+        rows, values = queryset.filter(state__in=self.sources), self.values(**params)
+        # An UPDATE of many rows may meet a worker's claim in InnoDB and lose a
+        # deadlock: run on its own, it is simply run again.
+        changed = db.retrying(queryset.db, lambda: rows.update(**values))
         if changed and self.wakes:
             wakeup.poke(queryset.db, params.get("when"))
         return changed

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import psycopg
 import pytest
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection, connections, transaction
 
 from djtriggers.db import estimated_rows, is_conflict, retrying_transaction, write_transaction
 from djtriggers.models import Trigger
@@ -132,3 +135,44 @@ def test_retrying_transaction__not_inside_another_transaction_nor_for_other_erro
     with pytest.raises(OperationalError):
         retrying_transaction("default", work)
     assert work.calls == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancel__runs_again_when_the_database_breaks_a_real_deadlock(caplog):
+    """An operator's UPDATE of many rows meets a transaction that locks them the other way round.
+
+    The other transaction has written more, so both databases abort the
+    UPDATE (PostgreSQL the one that waited first, InnoDB the smaller): run on
+    its own, it runs again and changes every row once. (Seen in CI: an
+    operator's cancel under busy workers on MariaDB failed with 1213.)
+    """
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite has no deadlocks to break")
+    caplog.set_level("INFO", logger="djtriggers")
+    first, second = make(2)
+    holding = threading.Event()
+    errors: list[BaseException] = []
+
+    def lock_the_other_way_round() -> None:
+        try:
+            with transaction.atomic():
+                make(20)  # the heavier transaction: InnoDB keeps it
+                list(Trigger.objects.select_for_update().filter(pk=second.pk))
+                holding.set()
+                time.sleep(0.5)  # the UPDATE now waits for `second`, holding `first`
+                list(Trigger.objects.select_for_update().filter(pk=first.pk))
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    other = threading.Thread(target=lock_the_other_way_round)
+    other.start()
+    assert holding.wait(10)
+    changed = Trigger.objects.filter(pk__in=[first.pk, second.pk]).cancel()
+    other.join(10)
+
+    assert not errors
+    assert changed == 2
+    assert caplog.text.count("Deadlock broken by the database") == 1
+    assert Trigger.objects.filter(state="cancelled").count() == 2
