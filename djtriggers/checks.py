@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings as django_settings
 from django.core.checks import CheckMessage, Error, Tags, register
 from django.core.checks import Warning as CheckWarning
 from django.utils.module_loading import import_string
@@ -136,7 +138,80 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     errors += _check_loggers()
     errors += _check_statsd()
     errors += _check_prometheus()
+    errors += _check_dispatch()
     return errors
+
+
+# The packages each DJTRIGGERS_DISPATCH needs (any one of them), and the extra that has them.
+DISPATCH_NEEDS = {
+    "celery": (("celery",), "celery"),
+    "tasks": (("django.tasks", "django_tasks"), "tasks"),
+}
+
+
+def _check_dispatch() -> list[CheckMessage]:
+    """DJTRIGGERS_DISPATCH and 2.x's ASYNC_HANDLING and CELERY_TASK_MAX_RETRIES."""
+    dispatch, legacy = settings.DISPATCH, settings.ASYNC_HANDLING
+    messages: list[CheckMessage] = []
+    if not isinstance(legacy, bool):
+        messages.append(_setting_error(settings, "ASYNC_HANDLING", "True or False"))
+    if dispatch is not None and dispatch not in DISPATCH_NEEDS:
+        messages.append(_setting_error(settings, "DISPATCH", 'None, "celery" or "tasks"'))
+    elif legacy is True and dispatch not in (None, "celery"):
+        messages.append(
+            Error(
+                f"DJTRIGGERS_ASYNC_HANDLING = True means Celery, but DJTRIGGERS_DISPATCH is "
+                f"{dispatch!r}.",
+                hint="Remove DJTRIGGERS_ASYNC_HANDLING (2.x's setting): DJTRIGGERS_DISPATCH "
+                "alone says where triggers run.",
+                id="djtriggers.E021",
+            )
+        )
+    queue, backend = settings.DISPATCH_QUEUE, settings.TASKS_BACKEND
+    if queue is not None and not (isinstance(queue, str) and queue.strip()):
+        messages.append(_setting_error(settings, "DISPATCH_QUEUE", "a queue name, or None"))
+    if not (isinstance(backend, str) and backend.strip()):
+        messages.append(_setting_error(settings, "TASKS_BACKEND", "the alias of a TASKS backend"))
+    kind = dispatch or ("celery" if legacy is True else None)
+    if not messages and kind is not None:
+        modules, extra = DISPATCH_NEEDS[kind]
+        if not any(_importable(module) for module in modules):
+            messages.append(
+                Error(
+                    f"Triggers run on {kind} (DJTRIGGERS_DISPATCH), but {' or '.join(modules)} "
+                    "is not installed: run_triggers could not publish them.",
+                    hint=f'pip install "django-triggers[{extra}]", or remove the setting to '
+                    "run triggers in run_triggers itself.",
+                    id="djtriggers.E022",
+                )
+            )
+        elif kind == "tasks" and backend not in getattr(django_settings, "TASKS", {"default": {}}):
+            messages.append(
+                Error(
+                    f"DJTRIGGERS_TASKS_BACKEND is {backend!r}, which is not a backend in the "
+                    "TASKS setting: run_triggers could not enqueue triggers.",
+                    hint="Name one of the TASKS setting's aliases, or add that backend.",
+                    id="djtriggers.E024",
+                )
+            )
+    if settings.CELERY_TASK_MAX_RETRIES is not None:
+        messages.append(
+            CheckWarning(
+                "DJTRIGGERS_CELERY_TASK_MAX_RETRIES is deprecated: it never did anything (2.x "
+                "passed it to apply_async, which ignores it). Retries follow "
+                "DJTRIGGERS_TRIES_BEFORE_ERROR and the retry delay settings.",
+                hint="Remove DJTRIGGERS_CELERY_TASK_MAX_RETRIES from your settings.",
+                id="djtriggers.W023",
+            )
+        )
+    return messages
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # the parent package (django.tasks's django) has no such module
+        return False
 
 
 def _check_statsd() -> list[Error]:

@@ -186,6 +186,26 @@ class Settings(BaseSettings):
     # package: counters and histograms fed by the signals, gauges read from the
     # database at scrape time (checked by checks.check_settings).
     PROMETHEUS: bool = setting(False)
+    # Where due triggers run (see dispatch.py): None in the worker itself
+    # (run_triggers), "celery" on Celery workers, "tasks" through Django's
+    # Tasks framework; run_triggers then only dispatches. 2.x's
+    # ASYNC_HANDLING = True means "celery". (Checked by checks._check_dispatch.)
+    DISPATCH: str | None = setting(None)
+    ASYNC_HANDLING: bool = setting(False)
+    # A dispatched trigger that no task started this long after it was
+    # published (a lost message, a killed task worker) is published again. It
+    # must be longer than a message may wait in the queue.
+    DISPATCH_DEADLINE_SECONDS: float = setting(300.0, Bounds(1, DAY, seconds=True))
+    # At most this many triggers wait dispatched and not started: a backlog
+    # stays in the database, not in the broker.
+    DISPATCH_MAX_IN_FLIGHT: int = setting(1000, Bounds(1, 1_000_000, count=True))
+    # The Celery queue, or the Tasks framework's queue_name, of the messages
+    # (None: the default one); and the Tasks framework's backend alias.
+    DISPATCH_QUEUE: str | None = setting(None)
+    TASKS_BACKEND: str = setting("default")
+    # 2.x passed it to Celery's apply_async, where it did nothing: accepted,
+    # with a warning (djtriggers.W022).
+    CELERY_TASK_MAX_RETRIES: int | None = setting(None)
     # Checked by checks._check_loggers: dotted paths of TriggerLogger classes.
     LOGGERS: Sequence[str] = setting(
         (

@@ -54,6 +54,8 @@ class Counts:
     gave_up: int = 0
     rescheduled: int = 0
     seconds: float = 0.0
+    dispatched: int = 0  # published to a task queue (dispatch mode)
+    republished: int = 0  # of those, published again: not started by the deadline
 
     @property
     def attempted(self) -> int:
@@ -72,6 +74,13 @@ class Counts:
     def summary(self) -> str:
         rate = self.attempted / self.seconds if self.seconds else 0.0
         triggers = "trigger" if self.attempted == 1 else "triggers"
+        if self.dispatched:
+            rate = self.dispatched / self.seconds if self.seconds else 0.0
+            triggers = "trigger" if self.dispatched == 1 else "triggers"
+            return (
+                f"{self.dispatched} {triggers} dispatched in {self.seconds:.2f}s ({rate:.0f}/s), "
+                f"{self.republished} of them again after their deadline"
+            )
         return (
             f"{self.attempted} {triggers} in {self.seconds:.2f}s ({rate:.0f}/s): "
             f"{self.succeeded} processed, {self.failed} failed ({self.gave_up} for good), "
@@ -145,14 +154,18 @@ class Engine:
             return min(cap, 10)
         return max(1, min(cap, int(self._pace * settings.CLAIM_SECONDS)))
 
-    def claim(self, limit: int) -> list[Any]:
-        """Take up to ``limit`` due triggers for this worker.
+    def claim(
+        self, limit: int, *, holder: str | None = None, seconds: float | None = None
+    ) -> list[Any]:
+        """Take up to ``limit`` due triggers for this worker (or for ``holder``).
 
         A trigger marked ``run_alone`` is claimed on its own: if its worker is
         lost again while running it, the lost try is surely its own. Due triggers
         are taken by priority, then oldest first (see ``priorities``). Paused
         types are left alone, and a type with a ``max_concurrency`` gets at
-        most its free slots (see controls.py).
+        most its free slots (see controls.py). The dispatcher claims for a
+        task (``holder`` "dispatched:<token>", for ``seconds``): those claims
+        are not this engine's to renew or release.
         """
         now = timezone.now()
         base = Trigger._base_manager.using(self.using)
@@ -182,13 +195,18 @@ class Engine:
                         :limit
                     ]
                 )
-                lost = [(pk, alone) for pk, state, alone, _, _ in rows if state == State.RUNNING]
+                ended = [row for row in rows if row[1] == State.RUNNING]
+                undelivered = [row for row in ended if _dispatched(row[3])]
+                lost = [(pk, alone) for pk, _, alone, by, _ in ended if not _dispatched(by)]
                 found: list[tuple[Any, bool]] = []
+                if undelivered:
+                    # Never started by a task: the message was lost. Published again.
+                    found += self._undelivered(undelivered)
                 if lost:
                     # Those lost among others are due again, each alone.
                     found += [(pk, True) for pk in self._recover_lost(lost, now)]
                     self._announce_lost(
-                        [(pk, by) for pk, state, _, by, _ in rows if state == State.RUNNING]
+                        [(pk, by) for pk, _, _, by, _ in ended if not _dispatched(by)]
                     )
                 found += [(pk, alone) for pk, state, alone, _, _ in rows if state != State.RUNNING]
                 # Paused and limited types are claimed by the due query alone (which
@@ -201,7 +219,7 @@ class Engine:
                 # More may wait than this claim takes (recovered triggers without
                 # process_after among them): sweep again next time.
                 taken = _alone_or_together(candidates)
-                if lost or len(rows) == limit or len(taken) < len(candidates):
+                if ended or len(rows) == limit or len(taken) < len(candidates):
                     self._next_sweep = 0.0
             if len(candidates) < limit:
                 candidates += self._due(limit - len(candidates), now, held_back, limited)
@@ -209,11 +227,27 @@ class Engine:
             if pks:
                 lifecycle.CLAIM.apply(
                     base.filter(pk__in=pks),
-                    worker=self.worker,
-                    until=now + timedelta(seconds=settings.LEASE_SECONDS),
+                    worker=holder or self.worker,
+                    until=now + timedelta(seconds=seconds or settings.LEASE_SECONDS),
                 )
-        self.held.update(pks)
+        if holder is None:
+            self.held.update(pks)
         return pks
+
+    def _undelivered(self, rows: list[tuple[Any, str, bool, str | None, str]]) -> list[Any]:
+        """Dispatched triggers no task started by their deadline: due again, to publish again."""
+        pks = [pk for pk, _, _, _, _ in rows]
+        lifecycle.RELEASE.apply(Trigger._base_manager.using(self.using).filter(pk__in=pks))
+        self.counts.republished += len(pks)
+        log.warning(
+            "Worker %s: %d dispatched triggers were not started by a task before their "
+            "deadline (a lost message, a task worker killed or too busy); publishing them "
+            "again: %s",
+            self.worker,
+            len(pks),
+            ", ".join(str(pk) for pk in pks[:20]) + (" ..." if len(pks) > 20 else ""),
+        )
+        return [(pk, alone) for pk, _, alone, _, _ in rows]
 
     def _due(
         self,
@@ -393,6 +427,10 @@ class Engine:
         return Trigger._base_manager.using(self.using).filter(
             pk__in=sorted(pks), locked_by=self.worker
         )
+
+
+def _dispatched(holder: str | None) -> bool:
+    return (holder or "").startswith(lifecycle.DISPATCHED)
 
 
 def _alone_or_together(candidates: list[tuple[Any, bool]]) -> list[Any]:

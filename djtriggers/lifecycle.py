@@ -8,7 +8,7 @@ worker claimed it, it finished) is left alone whatever the caller saw.
 
 ::
 
-    scheduled --claim--> running --succeed--> processed
+    scheduled --claim--> running --succeed--> processed   (take: a task takes a dispatched claim)
         ^  |                |  \\--give_up--> failed
         |  |                |   \\--retry / later / lose / release--> scheduled
         |  \\--cancel--> cancelled
@@ -221,6 +221,10 @@ class Transition:
 
 
 LOCK = ("locked_by", "locked_until")
+# A running trigger held by "dispatched:<token>" was claimed for a task (Celery,
+# Django's Tasks) that has not started it yet; its locked_until is the deadline
+# after which it is published again (see dispatch.py).
+DISPATCHED = "dispatched:"
 ERROR = ("last_error", "error_fingerprint")
 FINISH = ("date_processed", "successful")
 _UNLOCKED = {"locked_by": None, "locked_until": None}
@@ -261,6 +265,15 @@ FORCE_CLAIM = _transition(
         "date_processed": None,
         "successful": None,
     },
+)
+# A task (Celery, Django's Tasks) takes over a trigger the dispatcher claimed
+# for it: the claim's holder is the message's token (see dispatch.py).
+TAKE = Transition(
+    "take",
+    (R,),
+    R,
+    frozenset(LOCK),
+    lambda worker, until: {"locked_by": worker, "locked_until": until},
 )
 # A worker's heartbeat renews its lease on what it holds.
 RENEW = Transition(
@@ -368,6 +381,7 @@ TRANSITIONS = {
     for t in (
         CLAIM,
         FORCE_CLAIM,
+        TAKE,
         RENEW,
         RELEASE,
         SUCCEED,

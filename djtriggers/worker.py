@@ -18,7 +18,7 @@ from django.db import DatabaseError, connections
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from . import counts, models, scheduler, schedules, signals
+from . import counts, dispatch, models, scheduler, schedules, signals
 from .attempts import StopNow
 from .conf import settings
 from .engine import Counts, Engine
@@ -79,6 +79,9 @@ class TriggerWorker:
             due_before=timezone.now() if burst else None,
             dictionary=dictionary,
         )
+        # With DJTRIGGERS_DISPATCH, due triggers are published to tasks, not run here.
+        kind = dispatch.mode()
+        self.dispatcher = dispatch.Dispatcher(self.engine, kind) if kind else None
         # The recurring schedules of its types: the worker creates their triggers.
         self.scheduler = scheduler.Scheduler(using, scope=self.engine._scope)
         self.stopping: str | None = None
@@ -130,9 +133,11 @@ class TriggerWorker:
                 if self._deadline is not None and monotonic() >= self._deadline:
                     self.stop("max runtime reached")
                     break
-                limit = self.engine.claim_size(self.batch_size)
+                limit, done = self.engine.claim_size(self.batch_size), self.counts.attempted
+                if self.dispatcher is not None:  # publishing is fast: whole batches
+                    limit, done = self.batch_size, self.counts.dispatched
                 if self.max_triggers is not None:
-                    limit = min(limit, self.max_triggers - self.counts.attempted)
+                    limit = min(limit, self.max_triggers - done)
                     if limit <= 0:
                         self.stop("max triggers reached")
                         break
@@ -173,6 +178,13 @@ class TriggerWorker:
 
     def _run_batch(self, limit: int) -> bool:
         self.scheduler.fire_due()
+        if self.dispatcher is not None:
+            published = self.dispatcher.dispatch(limit)
+            self._heartbeat()
+            if self.dispatcher.full and not self.burst:
+                # The tasks are behind: look again soon, not at once.
+                self._wake.wait(min(self.poll_interval, 1.0))
+            return bool(published)
         pks = self.engine.claim(limit)
         if pks:
             self.engine.process(

@@ -137,7 +137,11 @@ def test_values_at_the_bounds_pass(settings, name, value):
 
 
 def test_every_setting_has_bounds_or_a_check_of_its_own():
-    checked_apart = {"LOGGERS", "STATSD_ADDRESS", "STATSD_PREFIX", "NOTIFICATIONS", "PROMETHEUS"}
+    checked_apart = {
+        *("LOGGERS", "STATSD_ADDRESS", "STATSD_PREFIX", "NOTIFICATIONS", "PROMETHEUS"),
+        *("DISPATCH", "ASYNC_HANDLING", "DISPATCH_QUEUE", "TASKS_BACKEND"),
+        "CELERY_TASK_MAX_RETRIES",
+    }
     assert set(BOUNDS) | checked_apart == set(DEFAULTS)
 
 
