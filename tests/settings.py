@@ -126,3 +126,20 @@ DJTRIGGERS_NOTIFICATIONS = os.environ.get("DJTRIGGERS_TEST_NOTIFICATIONS", "on")
 # A worker test may have its subprocess record Prometheus metrics.
 if os.environ.get("DJTRIGGERS_TEST_PROMETHEUS"):
     DJTRIGGERS_PROMETHEUS = True
+
+# --- TASKS: Django's Tasks framework (the django-tasks backport on 5.2) -------------
+# DJTRIGGERS_DISPATCH = "tasks" is tested with a real backend, django-tasks-db: its
+# tasks are rows in the test database, run by its `manage.py db_worker` (in
+# subprocesses, or its Worker class in-process). Any queue name is valid ("QUEUES":
+# []), so that a test can set DJTRIGGERS_DISPATCH_QUEUE.
+INSTALLED_APPS += ["django_tasks", "django_tasks_db"]
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}}
+# A worker subprocess started by a dispatch test publishes triggers to the tasks, and
+# may be given a short deadline for a message that is not started.
+if os.environ.get("DJTRIGGERS_TEST_DISPATCH") == "tasks":
+    DJTRIGGERS_DISPATCH = "tasks"
+if os.environ.get("DJTRIGGERS_TEST_DISPATCH_DEADLINE_SECONDS"):
+    DJTRIGGERS_DISPATCH_DEADLINE_SECONDS = float(
+        os.environ["DJTRIGGERS_TEST_DISPATCH_DEADLINE_SECONDS"]
+    )
+# --- end of TASKS --------------------------------------------------------------------
