@@ -7,6 +7,9 @@ tests/system/test_tasks_framework.py.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from typing import Any
 
@@ -346,3 +349,22 @@ def test_worker__in_dispatch_mode_waits_while_max_in_flight_wait(settings):
     counts = worker.run()
     assert counts.dispatched == 2
     assert worker.dispatcher is not None and worker.dispatcher.full
+
+
+def test_core__imports_no_task_system_unless_asked():
+    """Celery and the Tasks framework are optional: a worker without DISPATCH never imports them."""
+    code = (
+        "import sys, django; django.setup()\n"
+        "from django.core.management import call_command\n"
+        "call_command('check')\n"
+        "from djtriggers.worker import TriggerWorker\n"
+        "import djtriggers.dispatch\n"
+        "optional = ('celery', 'kombu', 'django_tasks')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in optional))\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DJTRIGGERS_TEST_DB": "sqlite"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
