@@ -5,11 +5,12 @@ must exit 0 and print the numbers it reports. The full runs (and the original
 2.1.5, which needs bench/.venv-original) are ``make bench`` and bench/README.md.
 
 ``process_triggers.py`` runs against the database of the suite's run (SQLite or
-PostgreSQL), ``latency.py`` and ``dashboard.py`` against any of the three; the admin
-and workers benchmarks are PostgreSQL only. Their databases get names of their own
-(``BENCH_PG_DATABASE``, ``BENCH_ADMIN_DATABASE``, ``BENCH_WORKERS_DATABASE``; the
-dashboard's SQLite file is bench/results/<that name>.sqlite3), so that a smoke run
-neither drops a full run's rows nor touches the test database, and are dropped
+PostgreSQL), ``latency.py`` and ``dashboard.py`` against any of the three; the admin,
+workers and dispatch benchmarks are PostgreSQL only (dispatch also needs RabbitMQ).
+Their databases get names of their own (``BENCH_PG_DATABASE``,
+``BENCH_ADMIN_DATABASE``, ``BENCH_WORKERS_DATABASE``, ``BENCH_DISPATCH_DATABASE``;
+the dashboard's SQLite file is bench/results/<that name>.sqlite3), so that a smoke
+run neither drops a full run's rows nor touches the test database, and are dropped
 afterwards.
 """
 
@@ -39,7 +40,7 @@ postgres_only = pytest.mark.skipif(
 )
 
 
-def run_bench(script: str, *args: str, env: dict[str, str], cwd: Path) -> str:
+def run_bench(script: str, *args: str, env: dict[str, str], cwd: Path, timeout: float = 60) -> str:
     """Run bench/<script>.py to the end; its output, the results files it saved removed."""
     environ = {**os.environ, **env}
     environ.pop("DJANGO_SETTINGS_MODULE", None)  # each script picks its own settings
@@ -49,7 +50,7 @@ def run_bench(script: str, *args: str, env: dict[str, str], cwd: Path) -> str:
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
     )
     for saved in re.findall(r"^Saved to (\S+)$", result.stdout, re.MULTILINE):
         for path in ROOT.glob(saved):
@@ -265,3 +266,26 @@ def test_workers__memory_table_and_scale_at_tiny_sizes(tmp_path: Path) -> None:
         assert re.search(rf"^\s+{k}\s+{NUMBER}\s+{NUMBER}\s+[\d/]+\s+", output, re.M), output
     assert "Check: every trigger processed once." in output
     assert re.search(rf"4 workers / 1 worker: {NUMBER} \(goal > 1\): ", output)
+
+
+# --- dispatch.py -----------------------------------------------------------------------
+
+
+@postgres_only
+def test_dispatch__workers_celery_and_tasks_side_by_side(tmp_path: Path) -> None:
+    name = f"djtriggers_smoke_dispatch_{os.getpid()}"
+    output = run_bench(
+        "dispatch",
+        "--quick",
+        env={"BENCH_DISPATCH_DATABASE": name},
+        cwd=tmp_path,
+        timeout=180,  # three sets of processes started, a Celery worker's start is slow
+    )
+
+    # triggers/s, drained s, cpu s, p50, p95, max; then the check.
+    assert_rows(output, ["workers", "celery", "tasks"], 6)
+    assert output.count("ok: all 210 processed once") == 3, output
+    for mode in ("celery", "tasks"):
+        assert re.search(
+            rf"^{mode}\s+throughput {NUMBER}x, cpu per trigger {NUMBER}x", output, re.M
+        )
