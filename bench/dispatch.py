@@ -6,8 +6,8 @@ On PostgreSQL (a fresh database, ``$BENCH_DISPATCH_DATABASE`` or
 djtriggers_bench_dispatch), for each way of running triggers, with real processes:
 
 - workers: 2 ``run_triggers`` processes run the triggers themselves (the default);
-- celery: 1 ``run_triggers`` dispatcher (DJTRIGGERS_DISPATCH = "celery") and 2 Celery
-  workers (``celery -A celery_app worker --pool solo``: one process each) over
+- celery: 1 ``run_triggers`` dispatcher (DJTRIGGERS_DISPATCH = "celery") and a Celery
+  worker of 2 processes (``celery -A celery_app worker --concurrency 2``) over
   RabbitMQ on 127.0.0.1:5672 (guest/guest; started if it is down and
   ``rabbitmq-server`` exists), on a queue of the benchmark's own;
 - tasks: 1 ``run_triggers`` dispatcher (DJTRIGGERS_DISPATCH = "tasks") and 2
@@ -50,7 +50,7 @@ BENCH = Path(__file__).resolve().parent
 DATABASE = os.environ.get("BENCH_DISPATCH_DATABASE", "djtriggers_bench_dispatch")
 MODES = {
     "workers": "2 run_triggers workers",
-    "celery": "1 run_triggers dispatcher + 2 Celery workers (RabbitMQ)",
+    "celery": "1 run_triggers dispatcher + 2 Celery worker processes (RabbitMQ)",
     "tasks": "1 run_triggers dispatcher + 2 django-tasks-db db_workers",
 }
 BROKER = ("127.0.0.1", 5672)
@@ -62,14 +62,17 @@ def main() -> None:
     parser.add_argument("--mode", nargs="+", choices=list(MODES), default=list(MODES))
     parser.add_argument("--n", type=positive_int, default=10_000, help="backlog (10000)")
     parser.add_argument(
-        "--latency-n", type=positive_int, default=200, help="triggers timed one by one (200)"
+        "--latency-n", type=positive_int, default=100, help="triggers timed one by one (100)"
     )
-    parser.add_argument("--rate", type=float, default=20.0, help="of those, per second (20)")
+    # Slower than a PostgreSQL process's notifications (one per 50 ms at most).
+    parser.add_argument("--rate", type=float, default=5.0, help="of those, per second (5)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: n=200, latency-n=10")
     parser.add_argument("--logs", type=Path, help="keep the processes' output in this folder")
     args = parser.parse_args()
+    # SIGTERM ends the run as Ctrl-C does: the processes stopped, the database dropped.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     if args.quick:
-        args.n, args.latency_n, args.rate = 200, 10, 50.0
+        args.n, args.latency_n, args.rate = 200, 10, 10.0
     if "celery" in args.mode:
         ensure_rabbitmq()
 
@@ -181,11 +184,15 @@ def started(mode: str, queue: str, keep: Path | None) -> Iterator[list[Process]]
             for i in range(dispatchers):
                 start(f"run_triggers-{i + 1}", [*manage, "run_triggers", "--name", f"bench-{i}"])
             if mode == "celery":
-                options = ["--pool", "solo", "-Q", queue, "--without-gossip", "--without-mingle"]
-                options += ["--without-heartbeat", "-l", "info"]
-                for i in range(2):
-                    celery = [sys.executable, "-m", "celery", "-A", "celery_app", "worker"]
-                    start(f"celery-{i + 1}", [*celery, *options, "-n", f"bench{i}-{queue}@%h"])
+                celery = [sys.executable, "-m", "celery", "-A", "celery_app", "worker", "-Q", queue]
+                celery += ["--without-gossip", "--without-mingle", "-l", "info"]
+                pool = os.environ.get("BENCH_CELERY_POOL", "prefork")
+                if pool == "prefork":  # one worker, two processes running tasks
+                    start("celery-1", [*celery, "--concurrency", "2", "-n", f"bench-{queue}@%h"])
+                else:
+                    for i in range(2):
+                        options = ["--pool", pool, "--concurrency", "1", "-n", f"b{i}-{queue}@%h"]
+                        start(f"celery-{i + 1}", [*celery, *options])
             elif mode == "tasks":
                 options = ["--queue-name", "*", "--interval", "0.1", "--no-startup-delay"]
                 for i in range(2):
@@ -236,7 +243,7 @@ def measure(mode: str, args: argparse.Namespace) -> dict[str, Any]:
     queue = f"djtriggers_bench_{os.getpid()}"
     try:
         with started(mode, queue, args.logs) as processes:
-            pids = [p.popen.pid for p in processes]
+            pids = [pid for p in processes for pid in family(p.popen.pid)]  # Celery's pool too
             cpu_before = sum(map(cpu_seconds, pids))
             workers_fill.due(args.n, now=timezone.now())  # one transaction: all due at once
             committed = timezone.now()
@@ -256,6 +263,15 @@ def measure(mode: str, args: argparse.Namespace) -> dict[str, Any]:
         "latency": percentiles(latencies),
         "check": check(args.n + args.latency_n),
     }
+
+
+def family(pid: int) -> list[int]:
+    """``pid`` and its descendants (a prefork Celery worker's pool processes)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return [pid, *(p for child in children for p in family(int(child)))]
 
 
 def empty() -> None:
