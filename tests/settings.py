@@ -132,8 +132,11 @@ if os.environ.get("DJTRIGGERS_TEST_PROMETHEUS"):
 # tasks are rows in the test database, run by its `manage.py db_worker` (in
 # subprocesses, or its Worker class in-process). Any queue name is valid ("QUEUES":
 # []), so that a test can set DJTRIGGERS_DISPATCH_QUEUE.
-INSTALLED_APPS += ["django_tasks", "django_tasks_db"]
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}}
+# DJTRIGGERS_TEST_WITHOUT_TASKS leaves them out, for a subprocess that checks what the
+# core imports by itself.
+if not os.environ.get("DJTRIGGERS_TEST_WITHOUT_TASKS"):
+    INSTALLED_APPS += ["django_tasks", "django_tasks_db"]
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}}
 # A worker subprocess started by a dispatch test publishes triggers to the tasks, and
 # may be given a short deadline for a message that is not started.
 if os.environ.get("DJTRIGGERS_TEST_DISPATCH") == "tasks":

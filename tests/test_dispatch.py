@@ -362,7 +362,13 @@ def test_core__imports_no_task_system_unless_asked():
         "optional = ('celery', 'kombu', 'django_tasks')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in optional))\n"
     )
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DJTRIGGERS_TEST_DB": "sqlite"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DJTRIGGERS_TEST_DB": "sqlite",
+        # The test settings install django-tasks' apps, which Django imports.
+        "DJTRIGGERS_TEST_WITHOUT_TASKS": "1",
+    }
     result = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
     )
