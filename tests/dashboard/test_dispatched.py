@@ -89,6 +89,16 @@ def test_dispatched_context__an_age_is_never_negative(settings):
     assert context["dispatched_age"] == timedelta(0)
 
 
+def test_list__a_dispatched_row_is_dispatched_as_in_the_admin(client, root):
+    waiting = dispatched()
+    started = running()
+    content = client.get(INDEX).content.decode()
+    row = re.search(rf'<tr id="djt-trigger-{waiting.pk}".*?</tr>', content, re.S).group(0)
+    assert '<span class="djt-badge djt-dispatched">dispatched</span>' in row
+    row = re.search(rf'<tr id="djt-trigger-{started.pk}".*?</tr>', content, re.S).group(0)
+    assert '<span class="djt-badge djt-running">running</span>' in row
+
+
 # --- the health check ------------------------------------------------------------------
 
 
