@@ -204,13 +204,14 @@ def run(trigger_id: Any, token: str | None = None, *, using: str = "default", vi
     engine.held.add(trigger_id)
     engine.process([trigger_id])
     counts = engine.counts
-    if counts.succeeded:
-        return "processed"
-    if counts.rescheduled:
-        return "rescheduled"
-    if counts.gave_up:
-        return "failed"
-    return "retried" if counts.failed else "held"
+    outcomes = (
+        (counts.succeeded, "processed"),
+        (counts.rescheduled, "rescheduled"),
+        (counts.gave_up, "failed"),
+        (counts.failed, "retried"),
+    )
+    # Nothing at all: the lease ended at once and another worker took it.
+    return next((outcome for n, outcome in outcomes if n), "held")
 
 
 def run_legacy(trigger_id: Any, app_label: str, class_name: str, *, via: str) -> str:
