@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from . import controls, lifecycle
@@ -109,7 +109,13 @@ class Dispatcher:
     def dispatch(self, limit: int) -> int:
         """Claim and publish up to ``limit`` due triggers; how many were published."""
         using = self.engine.using
-        room = settings.DISPATCH_MAX_IN_FLIGHT - in_flight(using).count
+        flying = in_flight(using)
+        # Those past their deadline wait no more: this claim's sweep (made to run
+        # now) takes them first, to publish them again. Counted as waiting, a
+        # dispatcher full of lost messages would never claim, so never sweep.
+        room = settings.DISPATCH_MAX_IN_FLIGHT - (flying.count - flying.overdue)
+        if flying.overdue:
+            self.engine._next_sweep = 0.0
         self.full = room <= 0
         if self.full:
             return 0
@@ -135,6 +141,11 @@ class Dispatcher:
 
 # --- in the task ---------------------------------------------------------------------
 
+# What a 2.x message (no token) may take: any dispatched claim, or a trigger nobody holds.
+_takeable_by_2x = Q(state=State.RUNNING, locked_by__startswith=DISPATCHED) | Q(
+    state=State.SCHEDULED
+)
+
 
 def run(trigger_id: Any, token: str | None = None, *, using: str = "default", via: str) -> str:
     """A task's work: take the dispatched claim ``token`` on the trigger and run it.
@@ -149,37 +160,44 @@ def run(trigger_id: Any, token: str | None = None, *, using: str = "default", vi
     engine = Engine(worker=worker, using=using)
     base = Trigger._base_manager.using(using)
     now = timezone.now()
+    # Only a row this message may take is locked: a message that comes late or
+    # twice must not lock the row of a trigger another task runs right now (that
+    # task, finding its row locked, would give the trigger back unrun).
+    takeable = Q(state=State.RUNNING, locked_by=token) if token else _takeable_by_2x
     with write_transaction(using):
         row = (
             base.select_for_update(skip_locked=True)
-            .filter(pk=trigger_id)
+            .filter(takeable, pk=trigger_id)
             .values_list("state", "locked_by", "trigger_type", "process_after")
             .first()
         )
-        if row is None:
-            # SKIP LOCKED: somebody (a worker, an operator) holds it right now.
-            return "held" if base.filter(pk=trigger_id).exists() else "missing"
-        state, holder, trigger_type, process_after = row
-        ours = state == State.RUNNING and (
-            holder == token if token else (holder or "").startswith(DISPATCHED)
-        )
-        if trigger_type in engine.paused.get():
-            if ours:  # due again when the type is resumed
-                lifecycle.RELEASE.apply(base.filter(pk=trigger_id, locked_by=holder))
+        if row is not None:
+            state, holder, trigger_type, process_after = row
+            if trigger_type in engine.paused.get():
+                if state == State.RUNNING:  # ours: due again when the type is resumed
+                    lifecycle.RELEASE.apply(base.filter(pk=trigger_id, locked_by=holder))
+                return "paused"
+            until = now + timedelta(seconds=settings.LEASE_SECONDS)
+            if state == State.RUNNING:
+                lifecycle.TAKE.apply(
+                    base.filter(pk=trigger_id, locked_by=holder), worker=worker, until=until
+                )
+            else:  # a 2.x message for a due trigger nobody holds
+                if process_after is not None and process_after > now:
+                    return "not due"
+                if trigger_type in controls.limits():
+                    return "held"  # a limited type starts through the dispatcher's slots only
+                lifecycle.CLAIM.apply(base.filter(pk=trigger_id), worker=worker, until=until)
+    if row is None:
+        # Not this message's to take (or, SKIP LOCKED, somebody holds it right
+        # now): why, read after the transaction, whose lock PostgreSQL may keep
+        # on a row that changed under the query.
+        found = base.filter(pk=trigger_id).values_list("state", "trigger_type").first()
+        if found is None:
+            return "missing"
+        if found[1] in engine.paused.get():
             return "paused"
-        until = now + timedelta(seconds=settings.LEASE_SECONDS)
-        if ours:
-            lifecycle.TAKE.apply(
-                base.filter(pk=trigger_id, locked_by=holder), worker=worker, until=until
-            )
-        elif token is None and state == State.SCHEDULED:
-            if process_after is not None and process_after > now:
-                return "not due"
-            if trigger_type in controls.limits():
-                return "held"  # a limited type starts through the dispatcher's slots only
-            lifecycle.CLAIM.apply(base.filter(pk=trigger_id), worker=worker, until=until)
-        else:
-            return "finished" if state in FINAL else "held"
+        return "finished" if found[0] in FINAL else "held"
     engine.held.add(trigger_id)
     engine.process([trigger_id])
     counts = engine.counts
