@@ -3,7 +3,7 @@
 The tests' "project package" (tests/__init__.py) imports it in the processes
 the Celery tests start (a dispatching ``run_triggers``, ``celery -A
 tests.celery_app worker``), so that it is their current app and djtriggers'
-``shared_task``\\ s bind to it. Its configuration is the CELERY_* block of
+shared tasks bind to it. Its configuration is the CELERY_* block of
 tests/settings.py: the broker and queue come from the environment
 (tests/celery_workers.py sets them).
 """

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import kombu
+import redis
 from celery import Celery
 
 from djtriggers.models import Worker
@@ -36,6 +37,7 @@ from tests.workers import ROOT, TIMEOUT, WorkerProcess, Workers, die_with_parent
 
 RABBITMQ = "amqp://guest:guest@127.0.0.1:5672//"
 REDIS = "redis://127.0.0.1:6379/9"
+REDIS_BINDINGS = ("binding", "binding_permanent")
 BROKERS = {"rabbitmq": RABBITMQ, "redis": REDIS}
 _PORTS = {"rabbitmq": 5672, "redis": 6379}
 LOCK_FILE = Path(tempfile.gettempdir()) / "djtriggers-tests-rabbitmq.lock"
@@ -232,6 +234,9 @@ class CeleryWorkers:
     def close(self) -> None:
         with self.client.connection_for_write() as conn:
             kombu.Queue(self.queue, no_declare=True)(conn.default_channel).delete()
+        if self.broker == REDIS:  # kombu leaves the queue's (empty) bindings behind
+            with redis.Redis.from_url(REDIS) as client:
+                client.delete(*(f"_kombu.{kind}.{self.queue}" for kind in REDIS_BINDINGS))
         self.client.close()
 
 

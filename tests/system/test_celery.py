@@ -207,14 +207,12 @@ def test_worker_killed_mid_trigger__the_trigger_is_published_again_and_runs_once
     # A slow trigger, and some waiting behind it: prefetched by the doomed worker,
     # not acknowledged. (Created at once: on SQLite the slow one's transaction
     # keeps other writers out.)
-    slow, *waiting = create_sleeping([4.0] + [None] * 5)
+    slow, *waiting = create_sleeping([2.0] + [None] * 5)
     wait_for(lambda: slow in celery.workers.side_effects(), what="the slow trigger to start")
     holder = Trigger.objects.get(pk=slow).locked_by
     # The task's worker name: "celery <host>:<pid of the pool process>:<random>".
     child = int(str(holder).split(":")[1])
     assert child in doomed.pool()
-    other = celery.start_worker(**QUICK)
-
     if killed == "the whole worker":
         doomed.kill()
     else:
@@ -222,6 +220,7 @@ def test_worker_killed_mid_trigger__the_trigger_is_published_again_and_runs_once
     # The killed try's writes were rolled back; the lease ends, the dispatcher
     # finds the trigger lost and publishes it again.
     assert slow not in runs_per_trigger()
+    other = celery.start_worker(**QUICK)
     wait_until_done([slow, *waiting], timeout=30)
 
     assert "the lease of 1 triggers ended without their worker finishing them" in (
