@@ -24,7 +24,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
-from djtriggers import actions, controls, schedules
+from djtriggers import actions, controls, dispatch, schedules
 from djtriggers import views as core_views
 from djtriggers.actions import Action
 from djtriggers.exceptions import UnknownTriggerType
@@ -117,8 +117,10 @@ def live_context() -> dict[str, Any]:
     due = stats.due_by_type(now)
     matrix = stats.type_matrix(now, due=due)
     paused = controls.paused_with_backlog(now)
+    counts = stats.status_counts(now, matrix=matrix)
     return {
-        "counts": stats.status_counts(now, matrix=matrix),
+        "counts": counts,
+        **dispatched_context(now, running=counts[Status.RUNNING]),
         "matrix": matrix,
         "due_board": stats.due_board(now, due=due),
         "due_threshold": settings.HEALTH_MAX_DUE_AGE_SECONDS,
@@ -133,6 +135,24 @@ def live_context() -> dict[str, Any]:
         "throughput": stats.throughput(now),
         "statuses": list(Status),  # {{ status }} is the value, {{ status.label }} its name
         "now": now,
+    }
+
+
+def dispatched_context(now: datetime, *, running: int) -> dict[str, Any]:
+    """The triggers waiting for a task: shown while dispatch is on or any waits.
+
+    No query while nothing runs (the counters say so), one while none of the
+    running triggers is dispatched, two when some are.
+    """
+    waiting = dispatch.in_flight(now=now, running=running)
+    kind = dispatch.mode()
+    if kind is None and not waiting.count:
+        return {"dispatched": None}
+    oldest = waiting.oldest_dispatched
+    return {
+        "dispatched": waiting,
+        "dispatch_mode": kind,
+        "dispatched_age": max(now - oldest, timedelta(0)) if oldest else None,
     }
 
 
@@ -217,6 +237,14 @@ def health_check(request: HttpRequest) -> JsonResponse:
             f"the schedule {row.pk} of {row.trigger_type} ({row.expression}) is {late:.0f}s "
             f"past its slot without a trigger (more than {threshold:.0f}s): does a worker "
             "run its type?"
+        )
+    late, first_deadline = dispatch.late(now - timedelta(seconds=threshold))
+    if late and first_deadline is not None:
+        counted = "1 dispatched trigger is" if late == 1 else f"{late} dispatched triggers are"
+        problems.append(
+            f"{counted} past the deadline by more than {threshold:.0f}s, "
+            f"the oldest by {(now - first_deadline).total_seconds():.0f}s: no task started them "
+            "and nothing published them again; is the dispatcher (run_triggers) running?"
         )
     if oldest is not None:
         workers = stats.workers(now)

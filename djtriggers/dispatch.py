@@ -86,15 +86,36 @@ class InFlight:
         return self.first_deadline - timedelta(seconds=settings.DISPATCH_DEADLINE_SECONDS)
 
 
-def in_flight(using: str = "default", now: datetime | None = None) -> InFlight:
-    """One query over the running rows (few: those started and those dispatched)."""
+def dispatched_q() -> Q:
+    """The rows dispatched and not started by a task yet (their ``locked_until``: the deadline)."""
+    return Q(state=State.RUNNING, locked_by__startswith=DISPATCHED)
+
+
+def is_dispatched(trigger: Trigger) -> bool:
+    """``trigger`` (as loaded) waits, dispatched, for a task to start it."""
+    return trigger.state == State.RUNNING and (trigger.locked_by or "").startswith(DISPATCHED)
+
+
+def in_flight(
+    using: str = "default", now: datetime | None = None, *, running: int | None = None
+) -> InFlight:
+    """Two queries over the running rows (few: those started and those dispatched), one
+    when none is dispatched; none when ``running`` (known from the counters) is 0."""
+    if running == 0:
+        return InFlight()
     now = now or timezone.now()
-    rows = Trigger._base_manager.using(using).filter(
-        state=State.RUNNING, locked_by__startswith=DISPATCHED
-    )
+    rows = Trigger._base_manager.using(using).filter(dispatched_q())
     found = rows.aggregate(n=Count("pk"), first=Min("locked_until"))
     overdue = rows.filter(locked_until__lt=now).count() if found["n"] else 0
     return InFlight(found["n"], found["first"], overdue)
+
+
+def late(before: datetime, using: str = "default") -> tuple[int, datetime | None]:
+    """How many dispatched triggers have a deadline before ``before``, and the earliest:
+    those the dispatcher's sweep should have published again by then."""
+    rows = Trigger._base_manager.using(using).filter(dispatched_q(), locked_until__lt=before)
+    found = rows.aggregate(n=Count("pk"), first=Min("locked_until"))
+    return found["n"], found["first"]
 
 
 class Dispatcher:
@@ -201,13 +222,14 @@ def run(trigger_id: Any, token: str | None = None, *, using: str = "default", vi
     engine.held.add(trigger_id)
     engine.process([trigger_id])
     counts = engine.counts
-    if counts.succeeded:
-        return "processed"
-    if counts.rescheduled:
-        return "rescheduled"
-    if counts.gave_up:
-        return "failed"
-    return "retried" if counts.failed else "held"
+    outcomes = (
+        (counts.succeeded, "processed"),
+        (counts.rescheduled, "rescheduled"),
+        (counts.gave_up, "failed"),
+        (counts.failed, "retried"),
+    )
+    # Nothing at all: the lease ended at once and another worker took it.
+    return next((outcome for n, outcome in outcomes if n), "held")
 
 
 def run_legacy(trigger_id: Any, app_label: str, class_name: str, *, via: str) -> str:

@@ -222,7 +222,13 @@ class Engine:
                 if ended or len(rows) == limit or len(taken) < len(candidates):
                     self._next_sweep = 0.0
             if len(candidates) < limit:
-                candidates += self._due(limit - len(candidates), now, held_back, limited)
+                # (Those the sweep just made due again are found again: once is enough.)
+                swept_pks = {pk for pk, _ in candidates}
+                candidates += [
+                    c
+                    for c in self._due(limit - len(candidates), now, held_back, limited)
+                    if c[0] not in swept_pks
+                ]
             pks = _alone_or_together(candidates)
             if pks:
                 lifecycle.CLAIM.apply(

@@ -49,8 +49,9 @@ from django.core.signals import setting_changed
 from django.db import DatabaseError
 from django.utils import timezone
 
-from . import counts, signals
+from . import counts, dispatch, signals
 from .conf import settings
+from .dispatch import InFlight
 from .lifecycle import Status
 from .models import Worker
 from .registry import trigger_types
@@ -236,11 +237,13 @@ setting_changed.connect(connect, dispatch_uid="djtriggers.prometheus")
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What the database holds, in four queries that cost the same at any size of the table."""
+    """What the database holds, in four queries that cost the same at any size of the table
+    (and one or two over the running rows, while some run)."""
 
     counts: dict[str, dict[str, int]]  # {type: {status: count}}, every gauge status
     oldest_due: dict[str, datetime]  # {type: when its oldest due trigger became due}
     heartbeats: dict[str, datetime]  # {worker: last seen}
+    dispatched: InFlight  # running, waiting for a task to start them (dispatch.py)
 
     @classmethod
     def read(cls, now: datetime) -> Snapshot:
@@ -252,7 +255,12 @@ class Snapshot:
             counts_by_type[typed] = {status: row[status] for status in GAUGE_STATUSES}
         oldest_due = {typed: oldest for typed, (_, oldest) in due.items()}
         heartbeats = dict(Worker.objects.values_list("name", "last_seen").order_by())
-        return cls(counts=counts_by_type, oldest_due=oldest_due, heartbeats=heartbeats)
+        # No query while nothing runs; one more while some do, another if some are dispatched.
+        running = sum(row[Status.RUNNING] for row in counts_by_type.values())
+        waiting = dispatch.in_flight(now=now, running=running)
+        return cls(
+            counts=counts_by_type, oldest_due=oldest_due, heartbeats=heartbeats, dispatched=waiting
+        )
 
 
 def _age(now: datetime, then: datetime) -> float:
@@ -263,9 +271,10 @@ def _age(now: datetime, then: datetime) -> float:
 class DatabaseCollector:
     """The gauges read from the database, collected at each scrape (never cached).
 
-    Each scrape runs ``Snapshot.read``'s four queries. If the database fails
-    them, ``djtriggers_database_up`` is 0 and the other gauges are left out,
-    so a scrape still serves the counters (and the failure can be alerted on).
+    Each scrape runs ``Snapshot.read``'s four queries (five or six while
+    triggers run). If the database fails them, ``djtriggers_database_up`` is 0
+    and the other gauges are left out, so a scrape still serves the counters
+    (and the failure can be alerted on).
     """
 
     def describe(self) -> list[GaugeMetricFamily]:
@@ -274,7 +283,7 @@ class DatabaseCollector:
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         now = timezone.now()
-        triggers, oldest, heartbeats, up = self._families()
+        triggers, oldest, heartbeats, dispatched, overdue, up = self._families()
         try:
             snapshot = Snapshot.read(now)
         except DatabaseError:
@@ -289,8 +298,10 @@ class DatabaseCollector:
             oldest.add_metric([typed], _age(now, due) if due else 0.0)
         for name, last_seen in sorted(snapshot.heartbeats.items()):
             heartbeats.add_metric([name], _age(now, last_seen))
+        dispatched.add_metric([], snapshot.dispatched.count)
+        overdue.add_metric([], snapshot.dispatched.overdue)
         up.add_metric([], 1)
-        yield from (triggers, oldest, heartbeats, up)
+        yield from (triggers, oldest, heartbeats, dispatched, overdue, up)
 
     @staticmethod
     def _families() -> tuple[GaugeMetricFamily, ...]:
@@ -314,6 +325,17 @@ class DatabaseCollector:
                 "Seconds since each worker's last heartbeat (DJTRIGGERS_HEARTBEAT_SECONDS "
                 "apart while it runs).",
                 labels=["worker"],
+            ),
+            GaugeMetricFamily(
+                "djtriggers_dispatched_triggers",
+                "Triggers dispatched to a task (DJTRIGGERS_DISPATCH) that no task has started "
+                "yet; counted as running in djtriggers_triggers too.",
+            ),
+            GaugeMetricFamily(
+                "djtriggers_dispatched_overdue_triggers",
+                "Dispatched triggers past their deadline (DJTRIGGERS_DISPATCH_DEADLINE_SECONDS), "
+                "waiting for the dispatcher to publish them again: a lost message or a busy or "
+                "stopped task worker.",
             ),
             GaugeMetricFamily(
                 "djtriggers_database_up",

@@ -59,6 +59,19 @@ def running(
     return advance(trigger, (lifecycle.CLAIM, {"worker": worker, "until": until or timezone.now()}))
 
 
+def dispatched(
+    cls: type[T] = NoopTrigger,
+    *,
+    token: str = "t1",
+    deadline: datetime | None = None,
+    **fields: Any,
+) -> T:
+    """A trigger the dispatcher claimed for a task (held by "dispatched:<token>") that no
+    task has started: published again after ``deadline`` (five minutes from now)."""
+    until = deadline or timezone.now() + timedelta(minutes=5)
+    return running(cls, worker=f"{lifecycle.DISPATCHED}{token}", until=until, **fields)
+
+
 def processed(cls: type[T] = NoopTrigger, *, at: datetime | None = None, **fields: Any) -> T:
     """A trigger a worker claimed and processed, at ``at`` (now)."""
     trigger = running(cls, **fields)

@@ -438,3 +438,71 @@ def test_good_schedules__no_error():
     from djtriggers.checks import check_schedules
 
     assert check_schedules() == []
+
+
+# --- dispatch (DJTRIGGERS_DISPATCH, 2.x's ASYNC_HANDLING and CELERY_TASK_MAX_RETRIES) ---
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DISPATCH", "rq"),
+        ("DISPATCH", True),
+        ("ASYNC_HANDLING", "yes"),
+        ("DISPATCH_QUEUE", ""),
+        ("DISPATCH_QUEUE", 7),
+        ("TASKS_BACKEND", " "),
+        ("DISPATCH_DEADLINE_SECONDS", float("nan")),
+        ("DISPATCH_MAX_IN_FLIGHT", 0),
+    ],
+)
+def test_dispatch_settings__bad_values_e003(settings, name, value):
+    setattr(settings, f"DJTRIGGERS_{name}", value)
+    errors = check_settings()
+    assert ids(errors) == ["djtriggers.E003"]
+    assert f"DJTRIGGERS_{name}" in errors[0].msg
+
+
+def test_dispatch_settings__celery_and_tasks_with_their_packages_pass(settings):
+    for value in ("celery", "tasks", None):
+        settings.DJTRIGGERS_DISPATCH = value
+        assert check_settings() == []
+    settings.DJTRIGGERS_DISPATCH = None
+    settings.DJTRIGGERS_ASYNC_HANDLING = True
+    assert check_settings() == []
+
+
+def test_async_handling_with_another_dispatch__e021(settings):
+    settings.DJTRIGGERS_ASYNC_HANDLING = True
+    settings.DJTRIGGERS_DISPATCH = "tasks"
+    errors = check_settings()
+    assert ids(errors) == ["djtriggers.E021"]
+    assert "means Celery" in errors[0].msg
+
+
+@pytest.mark.parametrize(("kind", "extra"), [("celery", "celery"), ("tasks", "tasks")])
+def test_dispatch_without_its_package__e022(settings, monkeypatch, kind, extra):
+    from djtriggers import checks
+
+    # As if the package were not installed: a module name that exists nowhere.
+    monkeypatch.setitem(checks.DISPATCH_NEEDS, kind, (("not_installed_anywhere.sub",), extra))
+    settings.DJTRIGGERS_DISPATCH = kind
+    errors = check_settings()
+    assert ids(errors) == ["djtriggers.E022"]
+    assert f'pip install "django-triggers[{extra}]"' in errors[0].hint
+
+
+def test_dispatch_to_tasks_with_an_unknown_backend__e024(settings):
+    settings.DJTRIGGERS_DISPATCH = "tasks"
+    settings.DJTRIGGERS_TASKS_BACKEND = "elsewhere"
+    errors = check_settings()
+    assert ids(errors) == ["djtriggers.E024"]
+    settings.TASKS = {"elsewhere": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    assert check_settings() == []
+
+
+def test_celery_task_max_retries__deprecated_w023(settings):
+    settings.DJTRIGGERS_CELERY_TASK_MAX_RETRIES = 3
+    errors = check_settings()
+    assert ids(errors) == ["djtriggers.W023"]
+    assert "never did anything" in errors[0].msg

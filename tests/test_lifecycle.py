@@ -176,6 +176,7 @@ def test_transitions__each_writes_exactly_the_columns_it_declares():
     params = {
         "claim": {"worker": "w", "until": NOW},
         "force_claim": {"worker": "w", "until": NOW},
+        "take": {"worker": "w", "until": NOW},
         "renew": {"until": NOW},
         "release": {},
         "succeed": {"now": NOW},

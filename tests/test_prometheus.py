@@ -38,7 +38,17 @@ from djtriggers.checks import check_settings
 from djtriggers.management.commands._options import metrics_address
 from djtriggers.models import Trigger
 from djtriggers.worker import TriggerWorker
-from tests.factories import cancelled, due, failed, make, pending, processed, running, worker
+from tests.factories import (
+    cancelled,
+    dispatched,
+    due,
+    failed,
+    make,
+    pending,
+    processed,
+    running,
+    worker,
+)
 from tests.testapp.models import (
     BreakfastTrigger,
     CountingTrigger,
@@ -348,11 +358,36 @@ def test_gauges__four_queries_however_many_triggers_and_workers(django_assert_nu
     make(50, NoopTrigger)
     due(NoopTrigger, process_after=None)
     for i in range(5):
-        running(BreakfastTrigger, worker=f"w{i}")
+        pending(BreakfastTrigger)
         worker(f"w{i}")
     failed(FailingTrigger)
     with django_assert_num_queries(4):
         list(collector.collect())
+    # While triggers run: are any of them dispatched? (And if so, how many are overdue?)
+    for i in range(5):
+        running(BreakfastTrigger, worker=f"w{i}")
+    with django_assert_num_queries(5):
+        list(collector.collect())
+    for i in range(5):
+        dispatched(NoopTrigger, token=f"t{i}")
+    with django_assert_num_queries(6):
+        list(collector.collect())
+
+
+@pytest.mark.django_db
+def test_gauges__dispatched_not_started_and_past_their_deadline():
+    now = timezone.now()
+    assert sample(gauges(), "djtriggers_dispatched_triggers") == 0
+    assert sample(gauges(), "djtriggers_dispatched_overdue_triggers") == 0
+    running(NoopTrigger)  # a worker's: not dispatched
+    dispatched(NoopTrigger, token="a")
+    dispatched(BreakfastTrigger, token="a", deadline=now - timedelta(seconds=5))
+    dispatched(NoopTrigger, token="b", deadline=now - timedelta(minutes=5))
+    samples = gauges()
+    assert sample(samples, "djtriggers_dispatched_triggers") == 3
+    assert sample(samples, "djtriggers_dispatched_overdue_triggers") == 2
+    running_noop = sample(samples, "djtriggers_triggers", trigger_type="noop", status="running")
+    assert running_noop == 3  # still running, as stored
 
 
 @pytest.mark.django_db

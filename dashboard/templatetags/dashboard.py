@@ -8,6 +8,7 @@ from django.utils.translation import pgettext
 
 from djtriggers import actions
 from djtriggers.actions import Action
+from djtriggers.admin import dispatched
 from djtriggers.models import Trigger
 
 from .. import charts
@@ -23,6 +24,12 @@ def row_actions(context: template.Context, trigger: Trigger) -> list[Action]:
 
     user = context["request"].user
     return [a for a in actions.for_trigger(trigger, user) if a.name in ROW_ACTIONS]
+
+
+@register.filter
+def badge(trigger: Trigger) -> tuple[str, str]:
+    """A row's status badge, (CSS class, label): as in the admin ("dispatched" too)."""
+    return dispatched.badge(trigger)
 
 
 @register.filter

@@ -7,28 +7,32 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from .. import priorities
+from .. import dispatch, priorities
 from ..lifecycle import Status
 from ..querysets import status_q
 from ..registry import trigger_types
+from . import dispatched
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
 
 class StatusFilter(admin.SimpleListFilter):
-    """``?status=failed``: the six statuses, each served by an index."""
+    """``?status=failed``: the six statuses, each served by an index; then those of the
+    running that wait for a task (``?status=dispatched``, see dispatched.py)."""
 
     title = _("status")
     parameter_name = "status"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, StrOrPromise]]:
-        return list(Status.choices)
+        return [*Status.choices, (dispatched.DISPATCHED, dispatched.LABEL)]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()
         if value in Status.values:
             return queryset.filter(status_q(str(value)))
+        if value == dispatched.DISPATCHED:
+            return queryset.filter(dispatch.dispatched_q())
         return queryset
 
 

@@ -19,6 +19,7 @@ from .. import actions, corrections, uniqueness
 from ..lifecycle import Status
 from ..models import Trigger
 from ..times import check_in_range
+from . import dispatched
 from .actions import (
     cancel_triggers,
     change_priority,
@@ -209,8 +210,10 @@ class TriggerAdmin(PausePermissionMixin, TriggerPageMixin, ImportExport, _ModelA
 
     @admin.display(description=_("status"), ordering="state")
     def status_badge(self, obj: Trigger) -> str:
-        status = obj.status
-        return format_html('<span class="djt-badge djt-{}">{}</span>', status, status.label.lower())
+        css, label = dispatched.badge(obj)
+        badge = format_html('<span class="djt-badge djt-{}">{}</span>', css, label)
+        deadline = dispatched.deadline(obj)
+        return format_html("{}<br>{}", badge, deadline) if deadline else badge
 
     @admin.display(description=_("received"), ordering="date_received")
     def received_column(self, obj: Trigger) -> str:
@@ -298,6 +301,8 @@ class TriggerAdmin(PausePermissionMixin, TriggerPageMixin, ImportExport, _ModelA
 
     def get_ordering(self, request: HttpRequest) -> list[str]:
         status = request.GET.get("status", "")
+        if status == dispatched.DISPATCHED:
+            return ["locked_until"]  # the first to be published again first
         return list(STATUS_ORDERING[Status(status)]) if status in Status.values else ["-id"]
 
     def get_search_results(

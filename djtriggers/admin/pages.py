@@ -20,6 +20,7 @@ from ..actions import Action
 from ..forms import ActionForm
 from ..models import Trigger
 from ..registry import trigger_classes
+from . import dispatched
 from .actions import process_triggers_now
 from .templates import template_names
 from .timeline import timeline
@@ -99,6 +100,8 @@ class TriggerPageMixin(_Base):
         if obj is not None:
             extra["timeline"] = timeline(obj)
             extra["trigger_status"] = obj.status
+            extra["trigger_badge"] = dispatched.badge(obj)
+            extra["trigger_holder"] = dispatched.holder(obj)
             extra["object_actions"] = self._object_actions(request, obj)
             extra.update(self._correction_context(request, obj))
         return super().change_view(request, object_id, form_url, extra)

@@ -47,9 +47,9 @@ def test_status_filter__a_value_that_is_no_status_filters_nothing(value):
     assert set(filtered.values_list("pk", flat=True)) == {t.pk for t in triggers.values()}
 
 
-def test_status_filter__offers_the_six_statuses_in_order():
+def test_status_filter__offers_the_six_statuses_in_order_then_dispatched():
     choices = status_filter().lookups(None, admin.site._registry[Trigger])
-    assert [value for value, _ in choices] == list(BY_STATUS)
+    assert [value for value, _ in choices] == [*BY_STATUS, "dispatched"]
 
 
 def test_type_filter__offers_every_installed_type_on_the_base_admin_only():

@@ -33,7 +33,17 @@ from tests.dashboard.conftest import (
     group_url,
     rows,
 )
-from tests.factories import cancelled, due, failed, make, pending, processed, running, worker
+from tests.factories import (
+    cancelled,
+    dispatched,
+    due,
+    failed,
+    make,
+    pending,
+    processed,
+    running,
+    worker,
+)
 from tests.testapp.models import BreakfastTrigger, CountingTrigger, NoopTrigger
 
 pytestmark = pytest.mark.django_db
@@ -746,7 +756,8 @@ def busy(request):
 # minute's rows, the percentiles), upcoming, failure groups (2), workers, throughput;
 # the list (1); the summary: the due split (2), counts, oldest due (2), workers.
 # The page and the live fragment: and the paused types (with their backlog when any are),
-# and the schedules with their last outcomes (1).
+# and the schedules with their last outcomes (1); none for the dispatched triggers' panel
+# while no trigger runs (see test_queries__live_fragment_with_dispatched_triggers).
 QUERIES = {"page": 16, "live": 15, "list": 3, "summary": 8}
 if connection.vendor == "mysql":  # the failure groups: the counters, then their rows
     QUERIES = {**QUERIES, "page": 17, "live": 16}
@@ -772,6 +783,27 @@ def test_queries__list_fragment(client, root, busy, django_assert_num_queries):
 def test_queries__summary(client, root, busy, django_assert_num_queries):
     with django_assert_num_queries(QUERIES["summary"]):
         client.get(SUMMARY)
+
+
+# The dispatched triggers' panel: no query while nothing runs (the counters say so), even
+# with dispatch on; while some run, one (are any dispatched?), and one more if some are
+# (how many are past their deadline?).
+@pytest.mark.parametrize("mode", [None, "celery"])
+def test_queries__live_fragment_with_dispatched_triggers(
+    client, root, busy, settings, mode, django_assert_num_queries
+):
+    settings.DJTRIGGERS_DISPATCH = mode
+    with django_assert_num_queries(QUERIES["live"]):
+        client.get(INDEX, headers=LIVE)
+    for i in range(busy // 10):
+        running(worker=f"w{i}")
+    with django_assert_num_queries(QUERIES["live"] + 1):
+        client.get(INDEX, headers=LIVE)
+    for i in range(busy // 10):
+        dispatched(token=f"t{i}", deadline=timezone.now() - timedelta(seconds=i))
+    with django_assert_num_queries(QUERIES["live"] + 2):
+        response = client.get(INDEX, headers=LIVE)
+    assert b'id="djt-dispatched"' in response.content
 
 
 def test_row_action__writes_the_admin_log_like_the_admin(client):

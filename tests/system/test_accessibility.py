@@ -104,6 +104,11 @@ def rows(site) -> dict[str, Trigger]:
         "cancelled": factories.cancelled(NoopTrigger),
         "paused": factories.due(LaterTrigger),
         "bill": PayBill.objects.create(amount=3, recipient=admin, source="shop.order$2"),
+        # Waiting for a task: the dashboard's panel, the admin's badge and deadline.
+        "dispatched": factories.dispatched(NoopTrigger, token="a"),
+        "undelivered": factories.dispatched(
+            NoopTrigger, token="b", deadline=now - timedelta(minutes=1)
+        ),
     }
     for i in (1, 2):  # alike: one failure group of two
         made[f"group{i}"] = factories.failed(
@@ -202,6 +207,8 @@ ADMIN_PAGES = {
     "list-failed": goto(CHANGELIST + "?status=failed"),
     "list-paybill": goto(CHANGELIST + "?type=testapp.paybill"),
     "failed-trigger": goto(CHANGELIST + "{failed}/change/"),
+    "list-dispatched": goto(CHANGELIST + "?status=dispatched"),
+    "dispatched-trigger": goto(CHANGELIST + "{undelivered}/change/"),
     "paybill-trigger": goto("/admin/testapp/paybill/{bill}/change/"),
     "cancel-confirmation": cancel_confirmation,
     "pause-confirmation": pause_confirmation,

@@ -252,3 +252,14 @@ def test_load_demo_triggers__an_hour_of_history_for_the_throughput_chart_and_lag
     ]
     assert len(lags) > 100
     assert min(lags) >= timedelta(0) and max(lags) > timedelta(seconds=60)
+
+
+def test_load_demo_triggers__dispatched_triggers_one_past_its_deadline(demo_app):
+    from djtriggers import dispatch
+
+    load()
+
+    waiting = dispatch.in_flight()
+    assert (waiting.count, waiting.overdue) == (3, 1)
+    running = Trigger.objects.running().exclude(dispatch.dispatched_q())
+    assert running.count() == 1  # the crashed worker's

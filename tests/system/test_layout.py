@@ -71,6 +71,7 @@ def rows(site) -> dict[str, Trigger]:
         "pending": factories.pending(NoopTrigger, source=source),
         "due": factories.due(NoopTrigger, source=source),
         "running": factories.running(NoopTrigger, until=now + timedelta(minutes=5)),
+        "dispatched": factories.dispatched(NoopTrigger, deadline=now - timedelta(minutes=1)),
         "processed": factories.processed(NoopTrigger),
         "cancelled": factories.cancelled(NoopTrigger),
         "paused": factories.due(LaterTrigger),

@@ -23,6 +23,7 @@ from demo.triggers_demo.models import (
     WaitForStock,
 )
 from djtriggers import controls, cron, lifecycle, scheduler, schedules
+from djtriggers.conf import settings as djtriggers_settings
 from djtriggers.exceptions import ProcessError
 from djtriggers.models import PausedType, Schedule, State, Trigger, TriggerAttempt
 
@@ -101,6 +102,24 @@ def load_samples():
         worker="crashed-worker:4242:demo",
         until=now + timedelta(minutes=2),
     )
+
+    # Dispatched: claimed for a task (DJTRIGGERS_DISPATCH = "celery" or "tasks") that has
+    # not started them yet. The first was published eight minutes ago and its message
+    # was lost: past its deadline, the next sweep publishes it again (here the demo
+    # worker, which runs triggers itself, takes it over; the others at their deadline).
+    deadline = timedelta(seconds=djtriggers_settings.DISPATCH_DEADLINE_SECONDS)
+    for source, published in (
+        ("customers$fr", timedelta(minutes=8)),
+        ("kitchen$table-11", timedelta(minutes=1)),
+        ("kitchen$table-12", timedelta(seconds=20)),
+    ):
+        model = Newsletter if source.startswith("customers") else BreakfastTrigger
+        sent = model.objects.create(source=source, process_after=now - published)
+        lifecycle.CLAIM.apply(
+            Trigger.objects.filter(pk=sent.pk),
+            worker=f"{lifecycle.DISPATCHED}demo-{sent.pk}",
+            until=now - published + deadline,
+        )
 
     # Due: the worker gets these at once. Flaky webhooks retry and some fail for
     # good; stock waits reschedule themselves; the last bill has one try left.
