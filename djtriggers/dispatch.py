@@ -213,12 +213,10 @@ def run(trigger_id: Any, token: str | None = None, *, using: str = "default", vi
         # Not this message's to take (or, SKIP LOCKED, somebody holds it right
         # now): why, read after the transaction, whose lock PostgreSQL may keep
         # on a row that changed under the query.
-        found = base.filter(pk=trigger_id).values_list("state", "trigger_type").first()
-        if found is None:
+        now_in = base.filter(pk=trigger_id).values_list("state", flat=True).first()
+        if now_in is None:
             return "missing"
-        if found[1] in engine.paused.get():
-            return "paused"
-        return "finished" if found[0] in FINAL else "held"
+        return "finished" if now_in in FINAL else "held"
     engine.held.add(trigger_id)
     engine.process([trigger_id])
     counts = engine.counts
