@@ -181,17 +181,19 @@ def run(trigger_id: Any, token: str | None = None, *, using: str = "default", vi
     engine = Engine(worker=worker, using=using)
     base = Trigger._base_manager.using(using)
     now = timezone.now()
-    # Only a row this message may take is locked: a message that comes late or
-    # twice must not lock the row of a trigger another task runs right now (that
-    # task, finding its row locked, would give the trigger back unrun).
     takeable = Q(state=State.RUNNING, locked_by=token) if token else _takeable_by_2x
+    mine = base.filter(takeable, pk=trigger_id).values_list(
+        "state", "locked_by", "trigger_type", "process_after"
+    )
     with write_transaction(using):
-        row = (
-            base.select_for_update(skip_locked=True)
-            .filter(takeable, pk=trigger_id)
-            .values_list("state", "locked_by", "trigger_type", "process_after")
-            .first()
-        )
+        # Locked only if it is this message's to take, then waiting for whoever
+        # holds it: nobody runs a trigger in that state, so it is a claim's scan
+        # or an operator's update, done in a moment (InnoDB keeps the locks of
+        # every row a locking read scanned until it commits: SKIP LOCKED would
+        # turn the message away). A message that comes late or twice never
+        # locks the row of a trigger another task runs (that task, finding its
+        # row locked, would give the trigger back unrun).
+        row = mine.select_for_update().first() if mine.exists() else None
         if row is not None:
             state, holder, trigger_type, process_after = row
             if trigger_type in engine.paused.get():
@@ -210,9 +212,8 @@ def run(trigger_id: Any, token: str | None = None, *, using: str = "default", vi
                     return "held"  # a limited type starts through the dispatcher's slots only
                 lifecycle.CLAIM.apply(base.filter(pk=trigger_id), worker=worker, until=until)
     if row is None:
-        # Not this message's to take (or, SKIP LOCKED, somebody holds it right
-        # now): why, read after the transaction, whose lock PostgreSQL may keep
-        # on a row that changed under the query.
+        # Not this message's to take: why, read after the transaction (whose
+        # lock PostgreSQL keeps on a row that changed while it waited).
         now_in = base.filter(pk=trigger_id).values_list("state", flat=True).first()
         if now_in is None:
             return "missing"
