@@ -24,10 +24,12 @@ setting asks for them (``publisher``).
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from time import monotonic
 from typing import Any
 
 from django.apps import apps
@@ -168,6 +170,29 @@ _takeable_by_2x = Q(state=State.RUNNING, locked_by__startswith=DISPATCHED) | Q(
 )
 
 
+# A row still the message's to take but locked for a moment is tried again, this long at most.
+TAKE_RETRY_SECONDS = 1.0
+
+
+def _lock_if_takeable(mine: Any) -> Any:
+    """The row of ``mine`` (a values_list query), locked; None if it is not the message's.
+
+    Only a row the message may take is locked, with SKIP LOCKED: a message that
+    comes late or twice never locks, nor waits for, the row of a trigger
+    another task runs (that task, finding its row locked, would give the
+    trigger back unrun). A row still the message's but locked is tried again:
+    nobody runs a trigger in that state, so a claim's scan or an operator's
+    update holds it, for a moment (InnoDB keeps the locks of every row a
+    locking read scanned until it commits).
+    """
+    deadline = monotonic() + TAKE_RETRY_SECONDS
+    while True:
+        row = mine.select_for_update(skip_locked=True).first()
+        if row is not None or monotonic() >= deadline or not mine.exists():
+            return row
+        time.sleep(0.02)  # pragma: no cover - no row locks on SQLite
+
+
 def run(trigger_id: Any, token: str | None = None, *, using: str = "default", via: str) -> str:
     """A task's work: take the dispatched claim ``token`` on the trigger and run it.
 
@@ -186,14 +211,7 @@ def run(trigger_id: Any, token: str | None = None, *, using: str = "default", vi
         "state", "locked_by", "trigger_type", "process_after"
     )
     with write_transaction(using):
-        # Locked only if it is this message's to take, then waiting for whoever
-        # holds it: nobody runs a trigger in that state, so it is a claim's scan
-        # or an operator's update, done in a moment (InnoDB keeps the locks of
-        # every row a locking read scanned until it commits: SKIP LOCKED would
-        # turn the message away). A message that comes late or twice never
-        # locks the row of a trigger another task runs (that task, finding its
-        # row locked, would give the trigger back unrun).
-        row = mine.select_for_update().first() if mine.exists() else None
+        row = _lock_if_takeable(mine)
         if row is not None:
             state, holder, trigger_type, process_after = row
             if trigger_type in engine.paused.get():
@@ -213,7 +231,7 @@ def run(trigger_id: Any, token: str | None = None, *, using: str = "default", vi
                 lifecycle.CLAIM.apply(base.filter(pk=trigger_id), worker=worker, until=until)
     if row is None:
         # Not this message's to take: why, read after the transaction (whose
-        # lock PostgreSQL keeps on a row that changed while it waited).
+        # lock PostgreSQL may keep on a row that changed under the query).
         now_in = base.filter(pk=trigger_id).values_list("state", flat=True).first()
         if now_in is None:
             return "missing"
