@@ -24,10 +24,12 @@ setting asks for them (``publisher``).
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from time import monotonic
 from typing import Any
 
 from django.apps import apps
@@ -130,7 +132,13 @@ class Dispatcher:
     def dispatch(self, limit: int) -> int:
         """Claim and publish up to ``limit`` due triggers; how many were published."""
         using = self.engine.using
-        room = settings.DISPATCH_MAX_IN_FLIGHT - in_flight(using).count
+        flying = in_flight(using)
+        # Those past their deadline wait no more: this claim's sweep (made to run
+        # now) takes them first, to publish them again. Counted as waiting, a
+        # dispatcher full of lost messages would never claim, so never sweep.
+        room = settings.DISPATCH_MAX_IN_FLIGHT - (flying.count - flying.overdue)
+        if flying.overdue:
+            self.engine._next_sweep = 0.0
         self.full = room <= 0
         if self.full:
             return 0
@@ -156,6 +164,34 @@ class Dispatcher:
 
 # --- in the task ---------------------------------------------------------------------
 
+# What a 2.x message (no token) may take: any dispatched claim, or a trigger nobody holds.
+_takeable_by_2x = Q(state=State.RUNNING, locked_by__startswith=DISPATCHED) | Q(
+    state=State.SCHEDULED
+)
+
+
+# A row still the message's to take but locked for a moment is tried again, this long at most.
+TAKE_RETRY_SECONDS = 1.0
+
+
+def _lock_if_takeable(mine: Any) -> Any:
+    """The row of ``mine`` (a values_list query), locked; None if it is not the message's.
+
+    Only a row the message may take is locked, with SKIP LOCKED: a message that
+    comes late or twice never locks, nor waits for, the row of a trigger
+    another task runs (that task, finding its row locked, would give the
+    trigger back unrun). A row still the message's but locked is tried again:
+    nobody runs a trigger in that state, so a claim's scan or an operator's
+    update holds it, for a moment (InnoDB keeps the locks of every row a
+    locking read scanned until it commits).
+    """
+    deadline = monotonic() + TAKE_RETRY_SECONDS
+    while True:
+        row = mine.select_for_update(skip_locked=True).first()
+        if row is not None or monotonic() >= deadline or not mine.exists():
+            return row
+        time.sleep(0.02)  # pragma: no cover - no row locks on SQLite
+
 
 def run(trigger_id: Any, token: str | None = None, *, using: str = "default", via: str) -> str:
     """A task's work: take the dispatched claim ``token`` on the trigger and run it.
@@ -170,37 +206,36 @@ def run(trigger_id: Any, token: str | None = None, *, using: str = "default", vi
     engine = Engine(worker=worker, using=using)
     base = Trigger._base_manager.using(using)
     now = timezone.now()
+    takeable = Q(state=State.RUNNING, locked_by=token) if token else _takeable_by_2x
+    mine = base.filter(takeable, pk=trigger_id).values_list(
+        "state", "locked_by", "trigger_type", "process_after"
+    )
     with write_transaction(using):
-        row = (
-            base.select_for_update(skip_locked=True)
-            .filter(pk=trigger_id)
-            .values_list("state", "locked_by", "trigger_type", "process_after")
-            .first()
-        )
-        if row is None:
-            # SKIP LOCKED: somebody (a worker, an operator) holds it right now.
-            return "held" if base.filter(pk=trigger_id).exists() else "missing"
-        state, holder, trigger_type, process_after = row
-        ours = state == State.RUNNING and (
-            holder == token if token else (holder or "").startswith(DISPATCHED)
-        )
-        if trigger_type in engine.paused.get():
-            if ours:  # due again when the type is resumed
-                lifecycle.RELEASE.apply(base.filter(pk=trigger_id, locked_by=holder))
-            return "paused"
-        until = now + timedelta(seconds=settings.LEASE_SECONDS)
-        if ours:
-            lifecycle.TAKE.apply(
-                base.filter(pk=trigger_id, locked_by=holder), worker=worker, until=until
-            )
-        elif token is None and state == State.SCHEDULED:
-            if process_after is not None and process_after > now:
-                return "not due"
-            if trigger_type in controls.limits():
-                return "held"  # a limited type starts through the dispatcher's slots only
-            lifecycle.CLAIM.apply(base.filter(pk=trigger_id), worker=worker, until=until)
-        else:
-            return "finished" if state in FINAL else "held"
+        row = _lock_if_takeable(mine)
+        if row is not None:
+            state, holder, trigger_type, process_after = row
+            if trigger_type in engine.paused.get():
+                if state == State.RUNNING:  # ours: due again when the type is resumed
+                    lifecycle.RELEASE.apply(base.filter(pk=trigger_id, locked_by=holder))
+                return "paused"
+            until = now + timedelta(seconds=settings.LEASE_SECONDS)
+            if state == State.RUNNING:
+                lifecycle.TAKE.apply(
+                    base.filter(pk=trigger_id, locked_by=holder), worker=worker, until=until
+                )
+            else:  # a 2.x message for a due trigger nobody holds
+                if process_after is not None and process_after > now:
+                    return "not due"
+                if trigger_type in controls.limits():
+                    return "held"  # a limited type starts through the dispatcher's slots only
+                lifecycle.CLAIM.apply(base.filter(pk=trigger_id), worker=worker, until=until)
+    if row is None:
+        # Not this message's to take: why, read after the transaction (whose
+        # lock PostgreSQL may keep on a row that changed under the query).
+        now_in = base.filter(pk=trigger_id).values_list("state", flat=True).first()
+        if now_in is None:
+            return "missing"
+        return "finished" if now_in in FINAL else "held"
     engine.held.add(trigger_id)
     engine.process([trigger_id])
     counts = engine.counts

@@ -137,12 +137,33 @@ if os.environ.get("DJTRIGGERS_TEST_PROMETHEUS"):
 if not os.environ.get("DJTRIGGERS_TEST_WITHOUT_TASKS"):
     INSTALLED_APPS += ["django_tasks", "django_tasks_db"]
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}}
-# A worker subprocess started by a dispatch test publishes triggers to the tasks, and
-# may be given a short deadline for a message that is not started.
-if os.environ.get("DJTRIGGERS_TEST_DISPATCH") == "tasks":
-    DJTRIGGERS_DISPATCH = "tasks"
+# --- end of TASKS --------------------------------------------------------------------
+
+# --- Celery (tests/celery_app.py, tests/celery_workers.py) ---------------------------
+# The Celery tests start real Celery workers and dispatching run_triggers
+# processes, each given a broker (RabbitMQ by default, or Redis) and a queue of
+# the test's own, so that tests and overlapping runs never see each other's
+# messages. The tests' own process uses a queue per run.
+CELERY_BROKER_URL = os.environ.get(
+    "DJTRIGGERS_TEST_CELERY_BROKER", "amqp://guest:guest@127.0.0.1:5672//"
+)
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get(
+    "DJTRIGGERS_TEST_CELERY_QUEUE", f"djtriggers-tests-{os.getpid()}"
+)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# No remote control, events or pidbox queues: nothing of a test's workers is
+# left on the broker, and workers do not talk to other tests' workers.
+CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
+CELERY_WORKER_SEND_TASK_EVENTS = False
+# A process started by a dispatch test (Celery's or the Tasks framework's) may
+# dispatch, with a short deadline.
+if os.environ.get("DJTRIGGERS_TEST_DISPATCH"):
+    DJTRIGGERS_DISPATCH = os.environ["DJTRIGGERS_TEST_DISPATCH"]
 if os.environ.get("DJTRIGGERS_TEST_DISPATCH_DEADLINE_SECONDS"):
     DJTRIGGERS_DISPATCH_DEADLINE_SECONDS = float(
         os.environ["DJTRIGGERS_TEST_DISPATCH_DEADLINE_SECONDS"]
     )
-# --- end of TASKS --------------------------------------------------------------------
+if os.environ.get("DJTRIGGERS_TEST_DISPATCH_MAX_IN_FLIGHT"):
+    DJTRIGGERS_DISPATCH_MAX_IN_FLIGHT = int(os.environ["DJTRIGGERS_TEST_DISPATCH_MAX_IN_FLIGHT"])
+# --- end of Celery ---------------------------------------------------------------------
