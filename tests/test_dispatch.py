@@ -374,3 +374,20 @@ def test_core__imports_no_task_system_unless_asked():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_dispatch__claims_past_their_deadline_never_stall_a_full_dispatcher(settings):
+    """Lost messages fill DISPATCH_MAX_IN_FLIGHT: the sweep still runs, publishes them again."""
+    settings.DJTRIGGERS_DISPATCH_MAX_IN_FLIGHT = 2
+    settings.DJTRIGGERS_DISPATCH_DEADLINE_SECONDS = 60
+    make(2, cls=CountingTrigger)
+    broker = Broker()
+    d = dispatcher(broker)
+    assert d.dispatch(10) == 2
+    broker.messages.clear()  # both lost
+    assert d.dispatch(10) == 0 and d.full
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        # No waiting for the next sweep: past their deadline, they leave room.
+        assert d.dispatch(10) == 2
+    assert d.engine.counts.republished == 2
+    assert broker.deliver() == ["processed", "processed"]
