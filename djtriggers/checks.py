@@ -185,6 +185,17 @@ def _check_dispatch() -> list[CheckMessage]:
                     id="djtriggers.E022",
                 )
             )
+        elif kind == "celery" and _celery_app_name() == "default":
+            messages.append(
+                CheckWarning(
+                    "Triggers run on Celery (DJTRIGGERS_DISPATCH), but no Celery app of the "
+                    "project is loaded: run_triggers would publish through Celery's default app "
+                    "(amqp://guest@localhost//, queue celery), where your workers may not listen.",
+                    hint="Import your app in your project package's __init__.py: \"from .celery "
+                    'import app as celery_app" (Celery\'s "First steps with Django").',
+                    id="djtriggers.W025",
+                )
+            )
         elif kind == "tasks" and backend not in getattr(django_settings, "TASKS", {"default": {}}):
             messages.append(
                 Error(
@@ -205,6 +216,14 @@ def _check_dispatch() -> list[CheckMessage]:
             )
         )
     return messages
+
+
+def _celery_app_name() -> str | None:
+    """The current Celery app's name: "default" when the project created none."""
+    from celery import current_app
+
+    name: str | None = current_app.main
+    return name
 
 
 def _importable(module: str) -> bool:

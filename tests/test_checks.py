@@ -463,7 +463,18 @@ def test_dispatch_settings__bad_values_e003(settings, name, value):
     assert f"DJTRIGGERS_{name}" in errors[0].msg
 
 
-def test_dispatch_settings__celery_and_tasks_with_their_packages_pass(settings):
+@pytest.fixture
+def celery_app():
+    """Makes ``Celery(name)`` the current app, as a project's __init__.py does; then restores."""
+    from celery import Celery, current_app
+
+    previous = current_app._get_current_object()
+    yield lambda name: Celery(name).set_current()
+    previous.set_current()
+
+
+def test_dispatch_settings__celery_and_tasks_with_their_packages_pass(settings, celery_app):
+    celery_app("proj")
     for value in ("celery", "tasks", None):
         settings.DJTRIGGERS_DISPATCH = value
         assert check_settings() == []
@@ -498,6 +509,16 @@ def test_dispatch_to_tasks_with_an_unknown_backend__e024(settings):
     errors = check_settings()
     assert ids(errors) == ["djtriggers.E024"]
     settings.TASKS = {"elsewhere": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    assert check_settings() == []
+
+
+def test_dispatch_to_celery_without_the_projects_app__w025(settings, celery_app):
+    settings.DJTRIGGERS_DISPATCH = "celery"
+    celery_app("default")  # what Celery falls back to when the project made no app
+    errors = check_settings()
+    assert ids(errors) == ["djtriggers.W025"]
+    assert "from .celery import app as celery_app" in errors[0].hint
+    celery_app("proj")
     assert check_settings() == []
 
 
