@@ -8,6 +8,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -128,3 +129,13 @@ def save_results(name: str, args: argparse.Namespace, results: Any) -> None:
     document = {"machine": platform.platform(), "args": vars(args), "results": results}
     path.write_text(json.dumps(document, indent=1, default=str))
     print(f"\nSaved to {path.relative_to(RESULTS.parent.parent)}")
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    p95 = (
+        statistics.quantiles(ordered, n=20, method="inclusive")[18]
+        if len(ordered) > 1
+        else ordered[0]
+    )
+    return {"p50": statistics.median(ordered), "p95": p95, "max": ordered[-1], "n": len(ordered)}

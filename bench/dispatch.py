@@ -34,7 +34,6 @@ import os
 import random
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,7 +43,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from common import cpu_seconds, create_database, drop_database, positive_int, save_results
+from common import (
+    cpu_seconds,
+    create_database,
+    drop_database,
+    percentiles,
+    positive_int,
+    save_results,
+)
 
 BENCH = Path(__file__).resolve().parent
 DATABASE = os.environ.get("BENCH_DISPATCH_DATABASE", "djtriggers_bench_dispatch")
@@ -346,16 +352,6 @@ def execute(sql: str, params: Any = None) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return list(cursor.fetchall()) if cursor.description else []
-
-
-def percentiles(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    p95 = (
-        statistics.quantiles(ordered, n=20, method="inclusive")[18]
-        if len(ordered) > 1
-        else ordered[0]
-    )
-    return {"p50": statistics.median(ordered), "p95": p95, "max": ordered[-1], "n": len(ordered)}
 
 
 # --- the report --------------------------------------------------------------------------

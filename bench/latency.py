@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,7 +32,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from common import cpu_seconds, create_database, drop_database, positive_int, save_results
+from common import (
+    cpu_seconds,
+    create_database,
+    drop_database,
+    percentiles,
+    positive_int,
+    save_results,
+)
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -222,16 +228,6 @@ def wait_started(pk: int) -> Any:
             return started
         time.sleep(0.002)
     sys.exit(f"Trigger {pk} did not start within a minute.")
-
-
-def percentiles(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    p95 = (
-        statistics.quantiles(ordered, n=20, method="inclusive")[18]
-        if len(ordered) > 1
-        else ordered[0]
-    )
-    return {"p50": statistics.median(ordered), "p95": p95, "max": ordered[-1], "n": len(ordered)}
 
 
 def server_pids() -> list[int]:

@@ -138,7 +138,7 @@ class Dispatcher:
         # dispatcher full of lost messages would never claim, so never sweep.
         room = settings.DISPATCH_MAX_IN_FLIGHT - (flying.count - flying.overdue)
         if flying.overdue:
-            self.engine._next_sweep = 0.0
+            self.engine.sweep_soon()
         self.full = room <= 0
         if self.full:
             return 0

@@ -148,6 +148,10 @@ class Engine:
         )
         return first
 
+    def sweep_soon(self) -> None:
+        """Have the next claim look for ended leases and expired dispatches, not wait its turn."""
+        self._next_sweep = 0.0
+
     def claim_size(self, cap: int) -> int:
         """About CLAIM_SECONDS of work at the measured pace (a few to start with), at most cap."""
         if self._pace is None:

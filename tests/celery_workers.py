@@ -33,7 +33,7 @@ import redis
 from celery import Celery
 
 from djtriggers.models import Worker
-from tests.workers import ROOT, TIMEOUT, WorkerProcess, Workers, die_with_parent, wait_for
+from tests.workers import TIMEOUT, WorkerProcess, Workers, wait_for
 
 RABBITMQ = "amqp://guest:guest@127.0.0.1:5672//"
 REDIS = "redis://127.0.0.1:6379/9"
@@ -106,21 +106,7 @@ def _rabbitmq_listens() -> bool:
 class CeleryProcess(WorkerProcess):
     """``celery worker`` in a process group of its own, so that its pool dies with it."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log_dir: Path, label: str) -> None:
-        self.label = label
-        self._stdout = log_dir / f"{label}.out"
-        self._stderr = log_dir / f"{label}.err"
-        with self._stdout.open("wb") as out, self._stderr.open("wb") as err:
-            self.popen = subprocess.Popen(
-                args,
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                preexec_fn=die_with_parent,
-                start_new_session=True,
-            )
+    new_session = True
 
     def pool(self) -> set[int]:
         """The pids of its pool processes (prefork), as /proc shows them now."""

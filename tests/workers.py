@@ -55,6 +55,9 @@ PR_SET_PDEATHSIG = 1
 class WorkerProcess:
     """One management command running in a subprocess; its output goes to files."""
 
+    # In a process group of its own (a command with children, killed as a group).
+    new_session = False
+
     def __init__(self, args: list[str], env: dict[str, str], log_dir: Path, label: str) -> None:
         self.label = label
         self._stdout = log_dir / f"{label}.out"
@@ -68,6 +71,7 @@ class WorkerProcess:
                 stdout=out,
                 stderr=err,
                 preexec_fn=die_with_parent,
+                start_new_session=self.new_session,
             )
 
     @property
